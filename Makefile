@@ -1,0 +1,47 @@
+# Everything goes through Bun. On a machine without it, `make setup` bootstraps the pinned version from the
+# npm registry (only Node/npm needed), then installs dependencies from the lockfile.
+SHELL := bash
+BUN_VERSION := 1.4.5
+BOOTSTRAP_BUN := .bootstrap/node_modules/.bin/bun
+BUN := $(shell if [ -x node_modules/.bin/bun ]; then echo node_modules/.bin/bun; elif command -v bun >/dev/null 2>&1 && [ "$$(bun --version)" = "$(BUN_VERSION)" ]; then command -v bun; else echo $(BOOTSTRAP_BUN); fi)
+TOOLS := $(basename $(notdir $(wildcard cmd/*.ts)))
+BUILD_FLAGS := --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig
+TOOL ?= process-account-events
+
+.PHONY: setup test build bench image dev clean typecheck $(TOOLS:%=dist/%)
+
+setup: node_modules/.installed
+
+$(BOOTSTRAP_BUN):
+	npm install --prefix .bootstrap --no-save --no-package-lock --no-audit --no-fund bun@$(BUN_VERSION)
+
+node_modules/.installed: package.json bun.lock | $(if $(filter $(BOOTSTRAP_BUN),$(BUN)),$(BOOTSTRAP_BUN))
+	$(BUN) install --frozen-lockfile
+	touch $@
+
+test: setup
+	node_modules/.bin/bun test
+
+typecheck: setup
+	node_modules/.bin/tsc --noEmit -p .
+
+build: setup $(TOOLS:%=dist/%)
+
+$(TOOLS:%=dist/%): dist/%: cmd/%.ts
+	node_modules/.bin/bun build $(BUILD_FLAGS) $< --outfile $@
+
+bench: setup
+	for b in bench/*.ts; do node_modules/.bin/bun $$b || exit 1; done
+
+# A FROM scratch image: the binary plus the five glibc files it needs (see Dockerfile).
+image: build
+	bash .ci/stage-image $(TOOL) build/image-$(TOOL)
+	if docker info >/dev/null 2>&1; then docker build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . ; \
+	else echo "no Docker daemon here: root filesystem staged in build/image-$(TOOL); prove it with .ci/chroot-check"; fi
+
+# Run one tool from source: make dev TOOL=process-account-events ARGS="--help"
+dev: setup
+	node_modules/.bin/bun cmd/$(TOOL).ts $(ARGS)
+
+clean:
+	rm -rf dist build
