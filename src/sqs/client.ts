@@ -1,0 +1,26 @@
+// The SQS client factory. Only cmd/ calls it; src/ receives the client.
+import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+
+export interface SqsClientOptions {
+  /** undefined: the SDK's region chain (AWS_REGION, profile, instance metadata). */
+  region?: string;
+  /** AWS_ENDPOINT_URL_SQS: an emulator or a VPC endpoint. */
+  endpoint?: string;
+}
+
+export function createSqsClient(options: SqsClientOptions): SQSClient {
+  return new SQSClient({
+    // An emulator does not care about the region, but the SDK refuses to sign without one.
+    region: options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? "us-east-1") : undefined),
+    endpoint: options.endpoint,
+    maxAttempts: 1, // our consumer loop owns retries and backoff
+  });
+}
+
+/** Accepts a queue name or a full queue URL. */
+export async function resolveQueueUrl(sqs: SQSClient, queue: string): Promise<string> {
+  if (/^https?:\/\//.test(queue)) return queue;
+  const result = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+  if (!result.QueueUrl) throw new Error(`queue ${queue} has no URL`);
+  return result.QueueUrl;
+}

@@ -1,0 +1,224 @@
+// The SQS consumer loop every queue tool uses (DESIGN.md §5).
+//
+// Contract: `handle` resolves → the message is deleted; `handle` throws → the message stays on the queue
+// and comes back after its visibility timeout (the redrive policy decides when it is dead-lettered).
+// What to do with input that can never be processed is the tool's policy: its handler logs, counts and
+// resolves, so the message is deleted rather than redelivered forever.
+//
+// Throughput: batches of up to 10 are received while earlier ones are still being handled, up to
+// `concurrency` handlers run at once, and messages with the same ordering key run one at a time in the
+// order they were received. Successful messages are deleted with one DeleteMessageBatch per batch.
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import { backoffDelay, sleep as defaultSleep, type BackoffPolicy } from "../core/backoff.ts";
+import type { Logger } from "../core/logger.ts";
+
+export interface ConsumerHandler<T> {
+  /** Total and synchronous: turns a message into a work item (invalid input is a work item too). */
+  decode(message: Message): T;
+  /** Items with the same key run one at a time, in the order they were received. */
+  orderingKey?(item: T): string | undefined;
+  /** Resolve when done (the message is deleted); throw to leave it for redelivery. */
+  handle(item: T, message: Message): Promise<void>;
+}
+
+export interface ConsumerObserver {
+  /** After each message settles; `ms` runs from receipt to the end of its handler. */
+  settled?(message: Message, ok: boolean, ms: number): void;
+}
+
+export interface ConsumerOptions<T> {
+  sqs: SQSClient;
+  queueUrl: string;
+  handler: ConsumerHandler<T>;
+  log: Logger;
+  /** Aborting stops receiving; messages already received are finished, then the loop returns. */
+  signal: AbortSignal;
+  waitTimeSeconds: number;
+  concurrency: number;
+  /** Return once a receive comes back empty (for cron/systemd timers). */
+  drain?: boolean;
+  batchSize?: number;
+  /** Delay after SQS errors and while handlers fail transiently. */
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  observer?: ConsumerObserver;
+}
+
+export interface ConsumerStats {
+  received: number;
+  deleted: number;
+  /** Handler failures: those messages were left on the queue. */
+  failed: number;
+  receiveErrors: number;
+  deleteErrors: number;
+}
+
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, capMs: 20_000 };
+
+/** A counting semaphore: at most `size` holders at once, granted in request order. */
+function semaphore(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async acquire(): Promise<void> {
+      if (free > 0) {
+        free -= 1;
+        return;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    },
+  };
+}
+
+export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<ConsumerStats> {
+  const { sqs, queueUrl, handler, log, signal } = options;
+  const batchSize = options.batchSize ?? 10;
+  const policy = options.backoff ?? DEFAULT_BACKOFF;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? defaultSleep;
+  const stats: ConsumerStats = { received: 0, deleted: 0, failed: 0, receiveErrors: 0, deleteErrors: 0 };
+
+  const slots = semaphore(Math.max(1, options.concurrency));
+  const keyTails = new Map<string, Promise<void>>();
+  const batches = new Set<Promise<void>>();
+  // Received but not yet settled; receiving pauses while this would exceed concurrency + one batch.
+  let outstanding = 0;
+  const maxOutstanding = Math.max(1, options.concurrency) + batchSize;
+  let wakeReceiver: (() => void) | undefined;
+  let failureStreak = 0;
+  let receiveFailures = 0;
+
+  const runOne = async (item: T, message: Message): Promise<boolean> => {
+    await slots.acquire();
+    try {
+      await handler.handle(item, message);
+      failureStreak = 0;
+      return true;
+    } catch (error) {
+      failureStreak += 1;
+      stats.failed += 1;
+      log.error("Message left on the queue for redelivery", { messageId: message.MessageId, error });
+      return false;
+    } finally {
+      slots.release();
+    }
+  };
+
+  const processMessage = (message: Message, receivedAt: number): Promise<boolean> => {
+    let item: T;
+    let key: string | undefined;
+    try {
+      item = handler.decode(message);
+      key = handler.orderingKey?.(item);
+    } catch (error) {
+      // decode is meant to be total; if it is not, keep the message rather than lose it.
+      stats.failed += 1;
+      log.error("Could not decode message; left on the queue", { messageId: message.MessageId, error });
+      return Promise.resolve(false);
+    }
+    const previous = key === undefined ? undefined : keyTails.get(key);
+    const run = (previous ?? Promise.resolve()).then(() => runOne(item, message));
+    if (key !== undefined) {
+      const tail = run.then(() => undefined);
+      keyTails.set(key, tail);
+      void tail.then(() => {
+        if (keyTails.get(key) === tail) keyTails.delete(key);
+      });
+    }
+    return run.then((ok) => {
+      options.observer?.settled?.(message, ok, performance.now() - receivedAt);
+      return ok;
+    });
+  };
+
+  const deleteHandled = async (messages: Message[]): Promise<void> => {
+    if (messages.length === 0) return;
+    try {
+      const result = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      const failedEntries = result.Failed ?? [];
+      stats.deleted += messages.length - failedEntries.length;
+      for (const failure of failedEntries) {
+        stats.deleteErrors += 1;
+        // The message comes back and is handled again; handlers are idempotent, so nothing is lost.
+        log.warn("Could not delete a handled message", { messageId: messages[Number(failure.Id)]?.MessageId, code: failure.Code });
+      }
+    } catch (error) {
+      stats.deleteErrors += messages.length;
+      log.warn("Could not delete handled messages; they will be redelivered", { count: messages.length, error });
+    }
+  };
+
+  const dispatchBatch = (messages: Message[]): void => {
+    const receivedAt = performance.now();
+    outstanding += messages.length;
+    const results = messages.map((m) =>
+      processMessage(m, receivedAt).finally(() => {
+        outstanding -= 1;
+        wakeReceiver?.();
+      }),
+    );
+    const batch = Promise.all(results).then((oks) => deleteHandled(messages.filter((_, i) => oks[i])));
+    batches.add(batch);
+    void batch.finally(() => batches.delete(batch));
+  };
+
+  const waitForCapacity = () =>
+    new Promise<void>((resolve) => {
+      wakeReceiver = () => {
+        wakeReceiver = undefined;
+        resolve();
+      };
+    });
+  signal.addEventListener("abort", () => wakeReceiver?.(), { once: true });
+
+  while (!signal.aborted) {
+    if (outstanding + batchSize > maxOutstanding) {
+      await waitForCapacity();
+      continue;
+    }
+    if (failureStreak > 0) await sleep(backoffDelay(policy, failureStreak - 1, random), signal);
+    if (signal.aborted) break;
+    let messages: Message[];
+    try {
+      const result = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: batchSize,
+          WaitTimeSeconds: options.waitTimeSeconds,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+        { abortSignal: signal },
+      );
+      messages = result.Messages ?? [];
+      receiveFailures = 0;
+    } catch (error) {
+      if (signal.aborted) break;
+      stats.receiveErrors += 1;
+      receiveFailures += 1;
+      const delay = backoffDelay(policy, receiveFailures - 1, random);
+      log.warn("Error receiving from SQS; backing off", { queueUrl, delayMs: delay, error: (error as Error)?.message });
+      await sleep(delay, signal);
+      continue;
+    }
+    if (messages.length === 0) {
+      if (options.drain) break;
+      continue;
+    }
+    stats.received += messages.length;
+    log.debug("Received messages", { count: messages.length });
+    dispatchBatch(messages);
+  }
+  while (batches.size > 0) await Promise.all([...batches]);
+  return stats;
+}

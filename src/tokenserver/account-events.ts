@@ -1,0 +1,124 @@
+// Applying account events to the tokenserver database (spec/tokenserver.md §3.4), and the queue
+// consumer around it: the `process-account-events` tool minus its command line.
+import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../core/metrics.ts";
+import { runConsumer, type ConsumerObserver } from "../sqs/consumer.ts";
+import { decodeAccountEvent, type AccountEvent } from "./account-event.ts";
+import { pythonRepr } from "./python-text.ts";
+import type { TokenserverRepository } from "./repository.ts";
+
+export type AccountEventOutcome = AccountEvent["kind"];
+
+export interface ApplyDeps {
+  repo: TokenserverRepository;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * Applies one decoded event. Idempotent: the same event twice leaves the same state as once.
+ * Database errors propagate (the consumer leaves the message for redelivery).
+ */
+export async function applyAccountEvent(event: AccountEvent, deps: ApplyDeps, messageId?: string): Promise<AccountEventOutcome> {
+  const { repo, metrics, log } = deps;
+  switch (event.kind) {
+    case "invalid":
+      log.error(`Invalid account message: ${event.reason}`, { messageId });
+      metrics.incr("invalid");
+      return "invalid";
+    case "unknown":
+      log.warn(`Dropping unknown event type ${pythonRepr(event.eventType)}`, { messageId });
+      metrics.incr("unknown");
+      return "unknown";
+    case "delete":
+      log.info(`Processing account delete for ${pythonRepr(event.email)}`);
+      await repo.retireUser(event.email);
+      break;
+    case "reset":
+    case "passwordChange":
+      log.info(`Processing ${event.kind === "reset" ? "account reset" : "password change"} for ${pythonRepr(event.email)}`);
+      await decrementGeneration(event.email, event.generation, deps);
+      break;
+  }
+  metrics.incr(event.kind);
+  return event.kind;
+}
+
+/**
+ * Stores generation - 1: FxA sends the new generation without the new client state, so storing it
+ * exactly would make the first device that syncs with it look like it has the wrong keys. The
+ * in-place update never moves a generation backwards and never touches replaced or retired rows.
+ */
+async function decrementGeneration(email: string, generation: bigint, deps: ApplyDeps): Promise<void> {
+  const user = await deps.repo.getUser(email); // may allocate a new row when the current one was replaced
+  if (!user) return;
+  await deps.repo.updateUser(user, { generation: generation - 1n });
+  deps.metrics.incr("decr_generation");
+}
+
+export const OUTCOMES = ["delete", "reset", "passwordChange", "unknown", "invalid", "failed"] as const;
+export type OutcomeCounts = Record<(typeof OUTCOMES)[number], number>;
+
+export interface ProcessAccountEventsOptions {
+  queueUrl: string;
+  waitTimeSeconds: number;
+  concurrency: number;
+  drain: boolean;
+  signal: AbortSignal;
+  /** How often the progress line is logged; 60 s in production. */
+  statsIntervalMs?: number;
+  observer?: ConsumerObserver;
+}
+
+export interface ProcessAccountEventsDeps extends ApplyDeps {
+  sqs: SQSClient;
+  now?: () => number;
+}
+
+/** Consumes the queue until `signal` aborts (or, with `drain`, until it is empty). Returns the counts. */
+export async function processAccountEvents(deps: ProcessAccountEventsDeps, options: ProcessAccountEventsOptions): Promise<OutcomeCounts> {
+  const now = deps.now ?? Date.now;
+  const counts: OutcomeCounts = { delete: 0, reset: 0, passwordChange: 0, unknown: 0, invalid: 0, failed: 0 };
+  let last = { at: now(), total: 0 };
+  const report = () => {
+    const total = OUTCOMES.reduce((sum, k) => sum + counts[k], 0);
+    const at = now();
+    const rate = at > last.at ? ((total - last.total) * 1000) / (at - last.at) : 0;
+    deps.log.info(`Account events processed: ${OUTCOMES.map((k) => `${k}=${counts[k]}`).join(" ")} rate=${rate.toFixed(1)}/s`, {
+      ...counts,
+      ratePerSecond: Number(rate.toFixed(1)),
+    });
+    last = { at, total };
+  };
+  const timer = setInterval(report, options.statsIntervalMs ?? 60_000);
+  try {
+    await runConsumer<AccountEvent>({
+      sqs: deps.sqs,
+      queueUrl: options.queueUrl,
+      log: deps.log,
+      signal: options.signal,
+      waitTimeSeconds: options.waitTimeSeconds,
+      concurrency: options.concurrency,
+      drain: options.drain,
+      observer: options.observer,
+      handler: {
+        decode: (message: Message) => decodeAccountEvent(message.Body),
+        // Events for one account are applied in the order they arrived.
+        orderingKey: (event) => (event.kind === "invalid" ? undefined : event.email),
+        handle: async (event, message) => {
+          try {
+            counts[await applyAccountEvent(event, deps, message.MessageId)] += 1;
+          } catch (error) {
+            counts.failed += 1;
+            throw error;
+          }
+        },
+      },
+    });
+  } finally {
+    clearInterval(timer);
+    report();
+  }
+  return counts;
+}

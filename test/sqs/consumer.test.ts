@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test";
+import { SendMessageBatchCommand, type Message } from "@aws-sdk/client-sqs";
+import { runConsumer, type ConsumerHandler } from "../../src/sqs/consumer.ts";
+import { captureLog } from "../support/log.ts";
+import { startTestSqs } from "../support/sqs.ts";
+
+const sqs = await startTestSqs();
+let queueCounter = 0;
+
+async function queueWith(bodies: string[], attributes?: Record<string, string>) {
+  const name = `consumer-${++queueCounter}`;
+  const url = sqs.createQueue(name, attributes);
+  for (let i = 0; i < bodies.length; i += 10) {
+    const chunk = bodies.slice(i, i + 10);
+    await sqs.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: chunk.map((b, j) => ({ Id: String(j), MessageBody: b })) }));
+  }
+  return { name, url };
+}
+
+const passthrough = (handle: (body: string) => Promise<void>, key?: (body: string) => string): ConsumerHandler<string> => ({
+  decode: (m: Message) => m.Body ?? "",
+  orderingKey: key,
+  handle: (body) => handle(body),
+});
+
+describe("runConsumer", () => {
+  test("deletes every handled message and drains to empty", async () => {
+    const bodies = Array.from({ length: 35 }, (_, i) => `m${i}`);
+    const { name, url } = await queueWith(bodies);
+    const seen: string[] = [];
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 4, drain: true,
+      handler: passthrough(async (b) => void seen.push(b)),
+    });
+    expect(seen.sort()).toEqual([...bodies].sort());
+    expect(stats).toMatchObject({ received: 35, deleted: 35, failed: 0 });
+    expect(sqs.depth(name)).toBe(0);
+  });
+
+  test("a handler that throws leaves its message on the queue; the others are deleted", async () => {
+    const { name, url } = await queueWith(["ok1", "bad", "ok2"], { VisibilityTimeout: "60" });
+    const captured = captureLog();
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captured.log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 2, drain: true, sleep: async () => {},
+      handler: passthrough(async (b) => {
+        if (b === "bad") throw new Error("database down");
+      }),
+    });
+    expect(stats).toMatchObject({ received: 3, deleted: 2, failed: 1 });
+    const q = sqs.server.inspectQueue(name)!;
+    expect(q.messages.inflight.map((m) => m.message.body)).toEqual(["bad"]);
+    expect(captured.messages()).toContain("Message left on the queue for redelivery");
+  });
+
+  test("never runs more than `concurrency` handlers at once", async () => {
+    const { url } = await queueWith(Array.from({ length: 40 }, (_, i) => `c${i}`));
+    let running = 0;
+    let peak = 0;
+    await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 3, drain: true,
+      handler: passthrough(async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await Promise.resolve();
+        await new Promise((r) => setImmediate(r));
+        running -= 1;
+      }),
+    });
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+  });
+
+  test("messages with the same ordering key are handled one at a time, in order", async () => {
+    const bodies: string[] = [];
+    for (let i = 0; i < 30; i++) bodies.push(`${["a", "b", "c"][i % 3]}:${i}`);
+    const { url } = await queueWith(bodies);
+    const order: Record<string, number[]> = { a: [], b: [], c: [] };
+    const active = new Set<string>();
+    let overlapped = false;
+    await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 8, drain: true,
+      handler: passthrough(
+        async (b) => {
+          const [key, n] = b.split(":") as [string, string];
+          if (active.has(key)) overlapped = true;
+          active.add(key);
+          await new Promise((r) => setImmediate(r));
+          order[key]!.push(Number(n));
+          active.delete(key);
+        },
+        (b) => b.split(":")[0]!,
+      ),
+    });
+    expect(overlapped).toBe(false);
+    for (const key of ["a", "b", "c"]) {
+      expect(order[key]).toEqual([...order[key]!].sort((x, y) => x - y));
+      expect(order[key]!.length).toBe(10);
+    }
+  });
+
+  test("abort stops receiving but finishes the messages already in flight", async () => {
+    const { name, url } = await queueWith(Array.from({ length: 10 }, (_, i) => `s${i}`), { VisibilityTimeout: "60" });
+    const controller = new AbortController();
+    const handled: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const consumer = runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: controller.signal,
+      waitTimeSeconds: 20, concurrency: 10,
+      handler: passthrough(async (b) => {
+        if (handled.length === 0) {
+          controller.abort(); // SIGTERM arrives while a batch is being handled
+          release();
+        }
+        await gate;
+        handled.push(b);
+      }),
+    });
+    const stats = await consumer;
+    expect(handled.length).toBe(10);
+    expect(stats.deleted).toBe(10);
+    expect(sqs.depth(name)).toBe(0);
+  });
+
+  test("abort interrupts a long poll at once", async () => {
+    const { url } = await queueWith([]);
+    const controller = new AbortController();
+    const started = performance.now();
+    const consumer = runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: controller.signal,
+      waitTimeSeconds: 20, concurrency: 1, handler: passthrough(async () => {}),
+    });
+    setImmediate(() => controller.abort());
+    await consumer;
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test("SQS errors back off and never crash the loop; it recovers when the queue comes back", async () => {
+    const name = `consumer-gone-${++queueCounter}`;
+    const url = sqs.createQueue(name);
+    sqs.server.deleteQueue(name);
+    const captured = captureLog();
+    const delays: number[] = [];
+    const handled: string[] = [];
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captured.log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 1, drain: true, random: () => 1,
+      backoff: { baseMs: 100, capMs: 1_000 },
+      sleep: async (ms) => {
+        delays.push(ms);
+        if (delays.length === 3) {
+          sqs.createQueue(name);
+          sqs.server.sendMessage(name, "back");
+        }
+      },
+      handler: passthrough(async (b) => void handled.push(b)),
+    });
+    expect(delays).toEqual([100, 200, 400]);
+    expect(stats.receiveErrors).toBe(3);
+    expect(handled).toEqual(["back"]);
+    expect(captured.messages().filter((m) => m.includes("backing off")).length).toBe(3);
+  });
+});
