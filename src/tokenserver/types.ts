@@ -16,6 +16,12 @@ export interface TokenserverUser {
   node: string;
   generation: bigint;
   keysChangedAt: bigint;
+  /**
+   * Set when database.py's dict would hold None for keys_changed_at (allocate_user given None, or a
+   * re-allocation copying a NULL column); keysChangedAt is then 0n. update_user keeps writing NULL
+   * rather than 0 while it is set, as the original does. get_user's own `or 0` never sets it.
+   */
+  keysChangedAtIsNull?: boolean;
   clientState: string;
   /** client states seen on older rows (a Set of database.py's dict keys). */
   oldClientStates: Set<string>;
