@@ -20,7 +20,7 @@ node_modules/.installed: package.json bun.lock | $(if $(filter $(BOOTSTRAP_BUN),
 	touch $@
 
 test: setup
-	node_modules/.bin/bun test
+	node_modules/.bin/bun test --timeout=60000
 
 typecheck: setup
 	node_modules/.bin/tsc --noEmit -p .
@@ -36,6 +36,7 @@ bench: setup
 # A FROM scratch image: the binary plus the five glibc files it needs (see Dockerfile).
 image: build
 	bash .ci/stage-image $(TOOL) build/image-$(TOOL)
+	bash .ci/chroot-check build/image-$(TOOL)/rootfs --help >/dev/null && echo "root filesystem runs --help in a scratch-like chroot"
 	if docker info >/dev/null 2>&1; then docker build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . ; \
 	else echo "no Docker daemon here: root filesystem staged in build/image-$(TOOL); prove it with .ci/chroot-check"; fi
 

@@ -196,7 +196,6 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
           QueueUrl: queueUrl,
           MaxNumberOfMessages: batchSize,
           WaitTimeSeconds: options.waitTimeSeconds,
-          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
         }),
         { abortSignal: signal },
       );

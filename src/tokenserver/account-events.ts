@@ -1,6 +1,7 @@
 // Applying account events to the tokenserver database (spec/tokenserver.md §3.4), and the queue
 // consumer around it: the `process-account-events` tool minus its command line.
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import type { BackoffPolicy } from "../core/backoff.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { runConsumer, type ConsumerObserver } from "../sqs/consumer.ts";
@@ -69,6 +70,8 @@ export interface ProcessAccountEventsOptions {
   /** How often the progress line is logged; 60 s in production. */
   statsIntervalMs?: number;
   observer?: ConsumerObserver;
+  /** Pause after SQS errors and failed events (default 200 ms doubling to 20 s, with jitter). */
+  backoff?: BackoffPolicy;
 }
 
 export interface ProcessAccountEventsDeps extends ApplyDeps {
@@ -85,11 +88,11 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
     const total = OUTCOMES.reduce((sum, k) => sum + counts[k], 0);
     const at = now();
     const rate = at > last.at ? ((total - last.total) * 1000) / (at - last.at) : 0;
+    if (at > last.at) last = { at, total };
     deps.log.info(`Account events processed: ${OUTCOMES.map((k) => `${k}=${counts[k]}`).join(" ")} rate=${rate.toFixed(1)}/s`, {
       ...counts,
       ratePerSecond: Number(rate.toFixed(1)),
     });
-    last = { at, total };
   };
   const timer = setInterval(report, options.statsIntervalMs ?? 60_000);
   try {
@@ -102,6 +105,7 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
       concurrency: options.concurrency,
       drain: options.drain,
       observer: options.observer,
+      backoff: options.backoff,
       handler: {
         decode: (message: Message) => decodeAccountEvent(message.Body),
         // Events for one account are applied in the order they arrived.

@@ -1,0 +1,28 @@
+// Small measuring helpers shared by the benchmarks.
+import { readFileSync } from "node:fs";
+import { SQSClient } from "@aws-sdk/client-sqs";
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Peak resident set of this process (VmHWM), in MiB. */
+export function peakRssMiB(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return match ? Number(match[1]) / 1024 : process.memoryUsage().rss / 1048576;
+}
+
+export async function startFauxqsProcess(): Promise<{ endpoint: string; client: SQSClient; stop(): void }> {
+  const child = Bun.spawn([process.execPath, new URL("./fauxqs-server.ts", import.meta.url).pathname], { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("fauxqs exited before listening");
+    text += new TextDecoder().decode(value);
+  }
+  const endpoint = `http://127.0.0.1:${Number(text.trim())}`;
+  const client = new SQSClient({ region: "us-east-1", endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
+  return { endpoint, client, stop: () => child.kill("SIGTERM") };
+}

@@ -1,0 +1,23 @@
+// Builds a tool with the production flags into a temporary folder, once per test run, so end-to-end
+// tests always exercise the current sources as a standalone binary.
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dir, "../..");
+const outDir = join(tmpdir(), `fxa-ops-e2e-${process.pid}`);
+
+export function compiledTool(tool: string): string {
+  const out = join(outDir, tool);
+  if (existsSync(out)) return out;
+  mkdirSync(outDir, { recursive: true });
+  const result = Bun.spawnSync(
+    [
+      process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm",
+      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", join(root, "cmd", `${tool}.ts`), "--outfile", out,
+    ],
+    { cwd: root, stderr: "pipe", stdout: "pipe" },
+  );
+  if (result.exitCode !== 0) throw new Error(`build of ${tool} failed: ${result.stderr.toString()}`);
+  return out;
+}
