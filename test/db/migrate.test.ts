@@ -21,7 +21,7 @@ describe("migrate", () => {
     const migrations = [{ version: 1, name: "counter", sql: "create table counter (n int); insert into counter values (1);" }];
     const results = await Promise.all(others.map((sql) => migrate(sql, "race", migrations)));
     expect(results.flat()).toEqual(["1_counter"]);
-    const [{ count }] = await db.sql<{ count: bigint }[]>`select count(*) from counter`;
+    const [{ count }] = await db.sql<[{ count: bigint }]>`select count(*) from counter`;
     expect(count).toBe(1n);
     await Promise.all(others.map((sql) => sql.end()));
   });
@@ -29,12 +29,12 @@ describe("migrate", () => {
   test("a failing migration rolls back entirely", async () => {
     const bad = [{ version: 1, name: "half", sql: "create table half_done (n int); select no_such_function();" }];
     await expect(migrate(db.sql, "broken", bad)).rejects.toThrow();
-    const [{ exists }] = await db.sql<{ exists: boolean }[]>`select to_regclass('half_done') is not null as exists`;
+    const [{ exists }] = await db.sql<[{ exists: boolean }]>`select to_regclass('half_done') is not null as exists`;
     expect(exists).toBe(false);
   });
 
   test("int8 columns round-trip 2^63-1 as bigint", async () => {
-    const [{ g }] = await db.sql<{ g: bigint }[]>`select ${9223372036854775807n}::bigint as g`;
+    const [{ g }] = await db.sql<[{ g: bigint }]>`select ${9223372036854775807n}::bigint as g`;
     expect(g).toBe(9223372036854775807n);
   });
 });

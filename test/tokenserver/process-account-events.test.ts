@@ -130,7 +130,7 @@ describe("processAccountEvents", () => {
     const counts = await run;
     expect(counts.delete).toBe(20);
     expect(counts.failed).toBeGreaterThanOrEqual(3);
-    const [{ retired }] = await db.sql<{ retired: number }[]>`select count(*)::int as retired from users where generation = ${MAX_GENERATION}`;
+    const [{ retired }] = await db.sql<[{ retired: number }]>`select count(*)::int as retired from users where generation = ${MAX_GENERATION}`;
     expect(retired).toBe(20);
     await sql.end();
     await proxy.close();
