@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import postgres from "postgres";
 
 const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
@@ -53,4 +54,17 @@ export async function startCluster(): Promise<Cluster> {
       }
     },
   };
+}
+
+/** Whether a PostgreSQL server answers at `url` within two seconds. */
+export async function isReachable(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false; // not reachable: callers fall back to a throwaway cluster
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }

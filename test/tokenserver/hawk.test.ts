@@ -1,8 +1,7 @@
 // hawkauthlib compatibility: every entry of vectors/tokenserver/hawk.json (made with the real
 // hawkauthlib 2.0.0 + WebOb + requests), and the syncstorage-rs-style verifier.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readVector } from "../support/vectors.ts";
 import {
   hawkAuthorization,
   hawkMac,
@@ -14,8 +13,6 @@ import {
 } from "../../src/tokenserver/hawk.ts";
 import { getDerivedSecret, parseToken } from "../../src/tokenserver/token.ts";
 
-const VECTORS =
-  process.env.TOKENSERVER_VECTORS_DIR ?? fileURLToPath(new URL("../../../shared/vectors/tokenserver/", import.meta.url));
 
 interface DeleteCase {
   name: string;
@@ -46,8 +43,8 @@ interface SpecVector {
   expected_mac_from_syncstorage_rs?: string;
 }
 
-const V = JSON.parse(readFileSync(`${VECTORS}/hawk.json`, "utf8")) as { cases: DeleteCase[]; spec_vectors: SpecVector[] };
-const TOKENLIB = JSON.parse(readFileSync(`${VECTORS}/tokenlib.json`, "utf8")) as {
+const V = readVector<unknown>("tokenserver/hawk.json") as { cases: DeleteCase[]; spec_vectors: SpecVector[] };
+const TOKENLIB = readVector<unknown>("tokenserver/tokenlib.json") as {
   syncstorage_rs_fixture: { token: string; secret: string; derived_secret: string };
 };
 

@@ -2,8 +2,7 @@
 // purge_old_records.py with requests.delete intercepted. Row -> token data -> token -> derived secret ->
 // URL -> Host/Authorization headers must all match.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readVector } from "../support/vectors.ts";
 import { makeNonce, signDeleteServiceData } from "../../src/tokenserver/hawk.ts";
 import {
   deleteServiceDataUrl,
@@ -15,8 +14,6 @@ import {
   type PurgeRowForToken,
 } from "../../src/tokenserver/token.ts";
 
-const VECTORS =
-  process.env.TOKENSERVER_VECTORS_DIR ?? fileURLToPath(new URL("../../../shared/vectors/tokenserver/", import.meta.url));
 
 interface PurgeCase {
   name: string;
@@ -41,7 +38,7 @@ interface PurgeCase {
   request: { url: string; timeout: number; headers: Record<string, string> };
 }
 
-const V = JSON.parse(readFileSync(`${VECTORS}/purge_delete_requests.json`, "utf8")) as { cases: PurgeCase[] };
+const V = readVector<unknown>("tokenserver/purge_delete_requests.json") as { cases: PurgeCase[] };
 
 // row_as_strings, because JSON.parse would round 2^63-1 in `row`.
 function rowOf(c: PurgeCase): PurgeRowForToken {

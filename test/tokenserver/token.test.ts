@@ -1,9 +1,8 @@
 // tokenlib compatibility: every entry of vectors/tokenserver/tokenlib.json (made with the real Python
 // tokenlib 2.0.0), plus the json.dumps/base64/kid details those vectors depend on.
 import { describe, expect, test } from "bun:test";
+import { readVector } from "../support/vectors.ts";
 import { createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { hkdf } from "../../src/tokenserver/hkdf.ts";
 import {
   ExpiredTokenError,
@@ -28,8 +27,6 @@ import {
 } from "../../src/tokenserver/token.ts";
 
 // CI clones the repo with shared/ beside it; the env var lets a checkout elsewhere point at the vectors.
-const VECTORS =
-  process.env.TOKENSERVER_VECTORS_DIR ?? fileURLToPath(new URL("../../../shared/vectors/tokenserver/", import.meta.url));
 
 interface MakeCase {
   name: string;
@@ -54,7 +51,7 @@ interface TokenlibVectors {
   hkdf_rfc5869: Record<string, { ikm: string; salt: string | null; info: string; L: number; okm: string }>;
 }
 
-const V = JSON.parse(readFileSync(`${VECTORS}/tokenlib.json`, "utf8")) as TokenlibVectors;
+const V = readVector<unknown>("tokenserver/tokenlib.json") as TokenlibVectors;
 
 const ERRORS: Record<string, new (...args: never[]) => Error> = {
   MalformedTokenError,
