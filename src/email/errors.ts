@@ -1,0 +1,62 @@
+// The email service's error vocabulary (spec/email.md §3.2). Every non-2xx JSON response is one of
+// these, rendered as {code, error, errno, message, ...extra fields in alphabetical order}.
+
+export type EmailErrorKind =
+  | "Internal" // 500 / 100
+  | "NotImplemented" // 500 / 101
+  | "InvalidPayload" // 400 / 102
+  | "InvalidNotification" // 500 / 103
+  | "QueueError" // 500 / 104
+  | "InvalidDuration" // 500 / 105
+  | "Complaint" // 429 / 106
+  | "SoftBounce" // 429 / 107
+  | "HardBounce" // 429 / 108
+  | "InvalidEnv" // 500 / 109
+  | "InvalidLogLevel" // 500 / 110
+  | "InvalidLogFormat"; // 500 / 111
+
+const TABLE: Record<EmailErrorKind, { status: number; errno: number; prefix?: string; fixed?: string }> = {
+  Internal: { status: 500, errno: 100 },
+  NotImplemented: { status: 500, errno: 101, prefix: "Not implemented: " },
+  InvalidPayload: { status: 400, errno: 102, prefix: "Invalid payload: " },
+  InvalidNotification: { status: 500, errno: 103, prefix: "Invalid notification: " },
+  QueueError: { status: 500, errno: 104 },
+  InvalidDuration: { status: 500, errno: 105, prefix: "Invalid duration: " },
+  Complaint: { status: 429, errno: 106, fixed: "Complaint limit violated" },
+  SoftBounce: { status: 429, errno: 107, fixed: "Soft-bounce limit violated" },
+  HardBounce: { status: 429, errno: 108, fixed: "Hard-bounce limit violated" },
+  InvalidEnv: { status: 500, errno: 109, prefix: "Invalid environment: " },
+  InvalidLogLevel: { status: 500, errno: 110, prefix: "Invalid log level: " },
+  InvalidLogFormat: { status: 500, errno: 111, prefix: "Invalid log format: " },
+};
+
+const REASON: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error" };
+
+export class EmailError extends Error {
+  override name = "EmailError";
+  readonly status: number;
+  readonly errno: number;
+  constructor(
+    readonly kind: EmailErrorKind,
+    /** The kind's detail (e.g. the payload problem); ignored by the fixed-message kinds. */
+    detail = "",
+    /** Extra response fields (the 429 kinds: address, problem, time). */
+    readonly extra: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    const row = TABLE[kind];
+    super(row.fixed ?? `${row.prefix ?? ""}${detail}`, options);
+    this.status = row.status;
+    this.errno = row.errno;
+  }
+
+  /** The JSON body, keys in the original's order: code, error, errno, message, then extras sorted. */
+  toJSON(): Record<string, unknown> {
+    const body: Record<string, unknown> = { code: this.status, error: REASON[this.status] ?? "Error", errno: this.errno, message: this.message };
+    for (const key of Object.keys(this.extra).sort()) body[key] = this.extra[key];
+    return body;
+  }
+}
+
+export const invalidPayload = (detail: string) => new EmailError("InvalidPayload", detail);
+export const internalError = (detail: string, cause?: unknown) => new EmailError("Internal", detail, {}, { cause });
