@@ -64,8 +64,7 @@ const command = defineCommand({
 });
 
 const migrate = createMigrateCommand({
-  domain: TOKENSERVER_DOMAIN,
-  migrations: TOKENSERVER_MIGRATIONS,
+  schemas: [{ domain: TOKENSERVER_DOMAIN, migrations: TOKENSERVER_MIGRATIONS }],
   databaseUrl: () => tokenserverDbSettings(process.env).databaseUrl,
 });
 

@@ -46,8 +46,7 @@ function knownOptionNames(args: ArgsDef): Set<string> {
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const n of [name, ...aliases]) {
       names.add(n);
-      names.add(n.replaceAll("_", "-"));
-      names.add(n.replaceAll("-", "_"));
+      names.add(n.replaceAll("_", "-")); // --human_logs also answers to --human-logs
     }
   }
   return names;

@@ -151,15 +151,29 @@ export async function selectOldUserRecords(
     offset: number;
     start: UidBound | null;
     end: UidBound | null;
+    /** purge-old-records: uids this run already holds or gave up on. */
+    excludeUids?: readonly bigint[];
+    /** purge-old-records: nodes whose lanes are full for now. */
+    excludeNodes?: readonly string[];
+    /** purge-old-records without --force: rows on downed nodes are never purged, so do not fetch them. */
+    skipDowned?: boolean;
+    /** Keyset paging for --dryrun, which deletes nothing and so must move past what it has seen. */
+    afterUid?: bigint;
   },
 ): Promise<OldUserRow[]> {
   const start = p.start !== null ? sql`and uid > ${p.start}` : sql``;
   const end = p.end !== null ? sql`and uid < ${p.end}` : sql``;
+  const excludeUids = p.excludeUids?.length ? sql`and uid <> all(${p.excludeUids.map(String)}::bigint[])` : sql``;
+  const excludeNodes = p.excludeNodes?.length ? sql`and (nodes.node is null or nodes.node <> all(${[...p.excludeNodes]}::text[]))` : sql``;
+  const skipDowned = p.skipDowned ? sql`and (nodes.downed is null or nodes.downed = 0)` : sql``;
+  const after = p.afterUid !== undefined ? sql`and uid > ${p.afterUid}` : sql``;
+  const order = p.afterUid !== undefined ? sql`order by uid` : sql``;
   return await sql<OldUserRow[]>`
     select uid, email, generation, keys_changed_at, client_state, nodes.node, nodes.downed, created_at, replaced_at
     from users left outer join nodes on users.nodeid = nodes.id
-    where users.service = ${p.service} ${start} ${end}
+    where users.service = ${p.service} ${start} ${end} ${excludeUids} ${excludeNodes} ${skipDowned} ${after}
       and replaced_at is not null and replaced_at < ${p.timestamp}
+    ${order}
     limit ${p.limit} offset ${p.offset}`;
 }
 

@@ -29,6 +29,13 @@ export class UnknownNodeError extends Error {
   }
 }
 
+/** The parts of a user that make up its kid. */
+export interface UserKeyState {
+  generation: bigint;
+  keysChangedAt: bigint;
+  clientState: string;
+}
+
 export type UidRangeBound = bigint | string | null | undefined;
 
 export interface AllocateUserOptions {
@@ -55,6 +62,11 @@ export interface OldUserRecordsOptions {
   offset?: number;
   /** Exclusive bounds, each applied only when truthy (so the CLI's string "0" applies). */
   uidRange?: readonly [UidRangeBound, UidRangeBound] | null;
+  /** Additions for purge-old-records (none of them is in the original query). */
+  excludeUids?: readonly bigint[];
+  excludeNodes?: readonly string[];
+  skipDowned?: boolean;
+  afterUid?: bigint;
 }
 
 export interface AddNodeOptions {
@@ -78,6 +90,8 @@ export interface TokenserverRepository {
   serviceId(): Promise<number>;
   checkSchema(): Promise<void>;
   getUser(email: string): Promise<TokenserverUser | null>;
+  /** What getUser would report about the user's keys, without its allocation side effect (--dryrun). */
+  peekUser(email: string): Promise<UserKeyState | null>;
   allocateUser(email: string, opts?: AllocateUserOptions): Promise<TokenserverUser>;
   getBestNode(): Promise<{ id: bigint; node: string }>;
   updateUser(user: TokenserverUser, opts: UpdateUserOptions): Promise<void>;
@@ -228,7 +242,8 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
     await q.replaceUserRecords(sql, await serviceId(), email, timestamp ?? now());
   }
 
-  async function getUser(email: string): Promise<TokenserverUser | null> {
+  /** The user's rows, current first: the highest (generation, created_at). */
+  async function userRowsCurrentFirst(email: string) {
     const rows = await q.selectUserRecords(sql, await serviceId(), email);
     // Rows come newest first; a race in row creation can put a lower generation there, so the current
     // row is the highest (generation, created_at). Array.sort is stable: ties keep the SQL order.
@@ -237,7 +252,18 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
       if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
       return 0;
     });
-    const [cur, ...old] = rows;
+    return rows;
+  }
+
+  async function peekUser(email: string): Promise<UserKeyState | null> {
+    // get_user would copy these values into a new row when it re-allocates, so they are its answer.
+    const [cur] = await userRowsCurrentFirst(email);
+    if (!cur) return null;
+    return { generation: cur.generation, keysChangedAt: cur.keys_changed_at ?? 0n, clientState: cur.client_state };
+  }
+
+  async function getUser(email: string): Promise<TokenserverUser | null> {
+    const [cur, ...old] = await userRowsCurrentFirst(email);
     if (!cur) return null;
     let user: TokenserverUser = {
       email,
@@ -354,6 +380,10 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
       offset: opts.offset ?? 0,
       start,
       end,
+      excludeUids: opts.excludeUids,
+      excludeNodes: opts.excludeNodes,
+      skipDowned: opts.skipDowned,
+      afterUid: opts.afterUid,
     });
     return rows.map((r) => ({
       uid: r.uid,
@@ -397,6 +427,7 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
     replaceUserRecord,
     replaceUserRecords,
     getOldUserRecords,
+    peekUser,
 
     async checkSchema() {
       const missing = await q.missingTables(sql);

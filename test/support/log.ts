@@ -8,7 +8,8 @@ export interface CapturedLog {
   clear(): void;
 }
 
-export function captureLog(level: LogLevelName = "debug"): CapturedLog {
+/** `onLine` runs synchronously as each line is written (to act at an exact point of a run). */
+export function captureLog(level: LogLevelName = "debug", onLine?: (msg: string) => void): CapturedLog {
   const lines: CapturedLog["lines"] = [];
   const log = createLogger({
     name: "test",
@@ -17,6 +18,7 @@ export function captureLog(level: LogLevelName = "debug"): CapturedLog {
     write: (line) => {
       const parsed = JSON.parse(line);
       lines.push({ severity: parsed.Severity, msg: parsed.Fields.msg, fields: parsed.Fields });
+      onLine?.(parsed.Fields.msg);
     },
   });
   return { log, lines, messages: () => lines.map((l) => l.msg), clear: () => void lines.splice(0) };

@@ -40,3 +40,29 @@ export const TOKENSERVER_MIGRATIONS: readonly Migration[] = [
 ];
 
 export const TOKENSERVER_DOMAIN = "tokenserver";
+
+/**
+ * purge-old-records --ledger: one row per purged or failed user record, as evidence of erasure that
+ * operators can query. Ours, not the tokenserver's, so it lives in its own migration domain.
+ */
+export const PURGE_LEDGER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create_purge_ledger",
+    sql: `
+      CREATE TABLE IF NOT EXISTS purge_ledger (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        uid BIGINT NOT NULL,
+        node VARCHAR(64),
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        reason TEXT,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now());
+      CREATE INDEX IF NOT EXISTS purge_ledger_uid_idx ON purge_ledger (uid);
+      CREATE INDEX IF NOT EXISTS purge_ledger_recorded_at_idx ON purge_ledger (recorded_at);
+    `,
+  },
+];
+
+export const PURGE_LEDGER_DOMAIN = "purge_ledger";

@@ -1,0 +1,24 @@
+// --ledger: one row per purged or failed user record in purge_ledger (evidence of erasure).
+import type { Sql } from "../db/client.ts";
+
+export interface LedgerEntry {
+  uid: bigint;
+  node: string | null;
+  /** purge | nodeless | force | override */
+  action: string;
+  /** purged | failed */
+  outcome: "purged" | "failed";
+  httpStatus?: number;
+  reason?: string;
+}
+
+export async function appendLedgerEntry(sql: Sql, entry: LedgerEntry): Promise<void> {
+  await sql`
+    insert into purge_ledger (uid, node, action, outcome, http_status, reason)
+    values (${entry.uid}, ${entry.node}, ${entry.action}, ${entry.outcome}, ${entry.httpStatus ?? null}, ${entry.reason ?? null})`;
+}
+
+export async function ledgerExists(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ present: boolean }[]>`select to_regclass('purge_ledger') is not null as present`;
+  return row?.present ?? false;
+}

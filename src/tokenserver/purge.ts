@@ -1,0 +1,331 @@
+// One run of purge-old-records (spec/tokenserver.md §4.2): find user rows replaced more than the grace
+// period ago; for each, delete the user's data on its storage node, then the row.
+//
+// The row branches, log lines and metrics are the original's. What we changed (see README):
+// - rows are fetched in batches and handed to one lane per node, each running `concurrency` rows at
+//   once, and the next batch is fetched while lanes still work; a node whose lane is full is left out
+//   of the next fetch, so one slow or failing node never stalls the others;
+// - this run never fetches a row again once it has it in hand, failed on it, or saw another instance
+//   holding it (advisory-lock claims, purge-claims.ts); so there is no false "Loop detected", and
+//   rows on downed nodes are not fetched at all unless --force;
+// - --max-records counts purged rows across the whole run; --dryrun writes nothing at all (it pages by
+//   uid and reads the active record without get_user's allocation) and reports each row's action.
+import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../core/metrics.ts";
+import { createRowClaims, type RowClaims } from "./purge-claims.ts";
+import { appendLedgerEntry, type LedgerEntry } from "./purge-ledger.ts";
+import type { TokenserverRepository, UidRangeBound } from "./repository.ts";
+import { classifyFailure, StorageDeleteError, type StorageDeleter } from "./storage-delete.ts";
+import { formatKeyId } from "./token.ts";
+import type { OldUserRecord } from "./types.ts";
+
+/** What happens to a row: the original's branches, named. */
+export type PurgeAction = "purge" | "nodeless" | "force" | "override" | "skip";
+
+export interface PurgeOptions {
+  /** Seconds; negative means one week (the original function's default). */
+  gracePeriod: number;
+  maxPerLoop: number;
+  maxOffset: number;
+  /** Rows purged in the whole run before it stops; 0 = no limit. */
+  maxRecords: number;
+  /** Rows handled at once per storage node. */
+  concurrency: number;
+  dryrun: boolean;
+  force: boolean;
+  overrideNode?: string;
+  uidRange?: readonly [UidRangeBound, UidRangeBound] | null;
+  ledger: boolean;
+  /** Aborting stops taking new batches; rows in hand are finished. */
+  signal?: AbortSignal;
+}
+
+export interface PurgeDeps {
+  repo: TokenserverRepository;
+  deleteStorage: StorageDeleter;
+  metrics: Metrics;
+  log: Logger;
+  /** Where --dryrun writes its JSON lines. */
+  out: (line: string) => void;
+  random?: () => number;
+  /** Monotonic clock in ms, for durations and rates. */
+  monotonic?: () => number;
+  /** Wall clock in ms, for the claim cut-off. */
+  now?: () => number;
+}
+
+export interface PurgeResult {
+  ok: boolean;
+  /** Rows per action taken (in --dryrun: that would be taken). */
+  actions: Record<PurgeAction, number>;
+  failed: number;
+  /** Rows left alone because another instance held them. */
+  heldElsewhere: number;
+  stoppedEarly: boolean;
+}
+
+const ONE_WEEK_SECONDS = 604_800;
+const pyBool = (b: boolean) => (b ? "True" : "False");
+const jsonUid = (uid: bigint) => (uid <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(uid) : uid.toString());
+
+/** points_to_active: with --override_node, is this replaced row's data the user's live data? */
+async function pointsToActive(row: OldUserRecord, options: PurgeOptions, deps: PurgeDeps): Promise<boolean> {
+  if (!options.overrideNode || row.node === options.overrideNode) return false;
+  // get_user may allocate a row; --dryrun must write nothing, so it reads what get_user would report.
+  const user = options.dryrun ? await deps.repo.peekUser(row.email) : await deps.repo.getUser(row.email);
+  if (!user) throw new Error(`no user record for ${row.email}`);
+  const userKid = formatKeyId(user.keysChangedAt || user.generation, user.clientState);
+  const rowKid = formatKeyId(row.keysChangedAt || row.generation, row.clientState);
+  if (userKid !== rowKid) return false;
+  deps.metrics.incr("override");
+  return true;
+}
+
+/** A node's lane: rows waiting and the number running. */
+interface Lane {
+  queue: OldUserRecord[];
+  running: number;
+}
+
+export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): Promise<PurgeResult> {
+  const { repo, metrics, log } = deps;
+  const random = deps.random ?? Math.random;
+  const monotonic = deps.monotonic ?? (() => performance.now());
+  const now = deps.now ?? Date.now;
+  const started = monotonic();
+  const result: PurgeResult = {
+    ok: false,
+    actions: { purge: 0, nodeless: 0, force: 0, override: 0, skip: 0 },
+    failed: 0,
+    heldElsewhere: 0,
+    stoppedEarly: false,
+  };
+  const grace = options.gracePeriod < 0 ? ONE_WEEK_SECONDS : options.gracePeriod;
+  const rangeMsg = options.uidRange
+    ? ` within range ${options.uidRange[0] || "Start"} to ${options.uidRange[1] || "End"}`
+    : "";
+  if (options.uidRange) log.debug(`Looking in range (${options.uidRange.map((b) => (b ? `'${b}'` : "None")).join(", ")})`);
+
+  log.info("Purging old user records");
+  let claims: RowClaims | null = null;
+  const lanes = new Map<string, Lane>();
+  const inHand = new Set<bigint>(); // fetched and not finished
+  const givenUp = new Set<bigint>(); // failed, skipped or held elsewhere: not fetched again this run
+  let settledWaiters: (() => void)[] = [];
+  let countable = 0; // rows purged or being purged, for --max-records
+  let done = 0;
+  let backlog = 0n;
+  let lastProgress = { at: started, done: 0 };
+
+  const notifySettled = () => {
+    const waiters = settledWaiters;
+    settledWaiters = [];
+    for (const w of waiters) w();
+  };
+  const nextSettle = () => new Promise<void>((resolve) => settledWaiters.push(resolve));
+  const maxRecordsReached = () => options.maxRecords > 0 && countable >= options.maxRecords;
+
+  const ledger = async (entry: LedgerEntry) => {
+    if (options.ledger && !options.dryrun) await appendLedgerEntry(repo.sql, entry);
+  };
+
+  /** The original per-row body: branches, metrics and logs in its order. */
+  const handleRow = async (row: OldUserRecord): Promise<void> => {
+    let action: PurgeAction = "skip";
+    let httpStatus: number | undefined;
+    try {
+      if (row.node === null) {
+        action = "nodeless";
+        log.info(`Deleting user record for uid ${row.uid} on row.node`);
+        if (!options.dryrun) {
+          metrics.incr("delete_user", 1, { type: "nodeless" });
+          await repo.deleteUserRecord(row.uid);
+        }
+      } else if (!row.downed) {
+        action = "purge";
+        log.info(`Purging uid ${row.uid} on ${row.node}`);
+        if (!options.dryrun) {
+          httpStatus = (await deps.deleteStorage(row, row.node)).status;
+          metrics.incr("delete_data");
+          await repo.deleteUserRecord(row.uid);
+          metrics.incr("delete_user", 1, { type: "not_down" });
+        }
+      } else if (options.force) {
+        const deleteServiceData = !(await pointsToActive(row, options, deps));
+        action = deleteServiceData ? "force" : "override";
+        log.info(`Forcing tokenserver record delete: ${row.uid} on ${row.node} (deleting service data: ${pyBool(deleteServiceData)})`);
+        if (!options.dryrun) {
+          if (deleteServiceData) {
+            httpStatus = (await deps.deleteStorage(row, options.overrideNode || row.node)).status;
+            metrics.incr("delete_data", 1, { type: "force" });
+          }
+          await repo.deleteUserRecord(row.uid);
+          metrics.incr("delete_data", 1, { type: "force" }); // sic: the original counts delete_data twice here
+        }
+      }
+      result.actions[action] += 1;
+      if (action === "skip") givenUp.add(row.uid);
+      else if (action !== "nodeless") done += 1;
+      if (options.dryrun) deps.out(JSON.stringify({ uid: jsonUid(row.uid), node: row.node, action }));
+      else if (action !== "skip") await ledger({ uid: row.uid, node: row.node, action, outcome: "purged", httpStatus });
+    } catch (error) {
+      if (action === "purge" || action === "force") countable -= 1; // a failed row does not count
+      result.failed += 1;
+      givenUp.add(row.uid);
+      const reason = classifyFailure(error);
+      log.error(`Failed to purge uid ${row.uid}; deferring retry (reason=${reason})`, { error });
+      metrics.incr("row_failure", 1, { reason });
+      if (!options.dryrun) {
+        try {
+          await repo.replaceUserRecord(row.uid); // back of the queue for a grace period
+        } catch (bumpError) {
+          log.error(`Failed to bump replaced_at for uid ${row.uid}`, { error: bumpError });
+          metrics.incr("row_failure_bump_failed");
+        }
+        await ledger({
+          uid: row.uid, node: row.node, action, outcome: "failed",
+          httpStatus: error instanceof StorageDeleteError ? error.status : undefined, reason,
+        }).catch((ledgerError) => log.error(`Failed to record the failure of uid ${row.uid}`, { error: ledgerError }));
+      }
+    }
+  };
+
+  const laneKey = (row: OldUserRecord) =>
+    row.node === null ? "" : row.downed && options.force && options.overrideNode ? options.overrideNode : row.node;
+  const laneOf = (key: string): Lane => {
+    let lane = lanes.get(key);
+    if (!lane) lanes.set(key, (lane = { queue: [], running: 0 }));
+    return lane;
+  };
+
+  const pump = (key: string) => {
+    const lane = laneOf(key);
+    while (lane.running < options.concurrency && lane.queue.length > 0) {
+      const row = lane.queue.shift()!;
+      lane.running += 1;
+      void handleRow(row).finally(async () => {
+        lane.running -= 1;
+        inHand.delete(row.uid);
+        if (claims) await claims.release(row.uid).catch((error) => log.warn("Could not release a row claim", { error }));
+        pump(key);
+        notifySettled();
+      });
+    }
+  };
+
+  const rowsInHand = () => inHand.size;
+  /** Nodes with a full lane: their rows wait in the database until the lane drains. */
+  const saturatedNodes = () => [...lanes].filter(([key, l]) => key !== "" && l.queue.length >= options.concurrency).map(([key]) => key);
+  const waitingRows = () => [...lanes].reduce((sum, [key, l]) => sum + (saturatedNodes().includes(key) ? 0 : l.queue.length), 0);
+  const drain = async () => {
+    while (rowsInHand() > 0) await nextSettle();
+  };
+  // The lanes that were full when a fetch found nothing else to do: fetching again is pointless until
+  // one of them has room again, or everything in hand is finished.
+  let blockedOn: string[] | null = null;
+  const waitForCapacity = async () => {
+    while (rowsInHand() > 0) {
+      const full = saturatedNodes();
+      const unblocked = blockedOn === null || blockedOn.some((node) => !full.includes(node));
+      // Keep at most one batch waiting across the lanes that can take work.
+      if (unblocked && waitingRows() < options.maxPerLoop) return;
+      await nextSettle();
+    }
+  };
+
+  const reportProgress = () => {
+    const at = monotonic();
+    const rate = at > lastProgress.at ? ((done - lastProgress.done) * 1000) / (at - lastProgress.at) : 0;
+    const remaining = backlog > BigInt(done) ? backlog - BigInt(done) : 0n;
+    log.info(`Purge progress: ${done} rows done, ${rate.toFixed(0)} rows/s, about ${remaining} left`, {
+      done, ratePerSecond: Math.round(rate), backlog: remaining.toString(),
+    });
+    lastProgress = { at, done };
+  };
+
+  try {
+    if (!options.dryrun) claims = await createRowClaims(repo.sql);
+    backlog = await repo.countOldUserRecords(grace);
+    metrics.gauge("purge.backlog.size", Number(backlog));
+    let previousUids: Set<bigint> | null = null;
+    let afterUid: bigint | undefined = options.dryrun ? -1n : undefined;
+    for (;;) {
+      if (options.signal?.aborted) {
+        result.stoppedEarly = true;
+        log.info("Stopping: no new batches (signal or --max-runtime)");
+        break;
+      }
+      if (maxRecordsReached()) break;
+      await waitForCapacity();
+      const excludeNodes = saturatedNodes();
+      const offset = Math.floor(random() * (options.maxOffset + 1));
+      const rows = await repo.getOldUserRecords({
+        gracePeriod: grace,
+        limit: options.maxPerLoop,
+        offset,
+        uidRange: options.uidRange,
+        excludeUids: [...inHand, ...givenUp],
+        excludeNodes,
+        skipDowned: !options.force && !options.dryrun,
+        afterUid,
+      });
+      if (rows.length === 0) {
+        if (rowsInHand() > 0) {
+          blockedOn = excludeNodes; // nothing more until one of these lanes has room (or all is done)
+          continue;
+        }
+        log.info("No more data");
+        break;
+      }
+      blockedOn = null;
+      const uids = new Set(rows.map((r) => r.uid));
+      if (previousUids && uids.size === previousUids.size && [...uids].every((u) => previousUids!.has(u))) {
+        throw new Error("Loop detected");
+      }
+      previousUids = uids;
+      log.info(`Fetched ${rows.length} rows at offset ${offset}${rangeMsg}`);
+      metrics.incr("purge.batch.fetched", rows.length);
+      if (afterUid !== undefined) afterUid = rows.reduce((max, r) => (r.uid > max ? r.uid : max), afterUid);
+
+      const held = claims ? await claims.claim([...uids], BigInt(now()) - BigInt(Math.trunc(grace * 1000))) : uids;
+      for (const row of rows) {
+        if (!held.has(row.uid)) {
+          result.heldElsewhere += 1;
+          givenUp.add(row.uid);
+          continue;
+        }
+        const counts = row.node !== null && (!row.downed || options.force);
+        if (counts && maxRecordsReached()) {
+          await claims?.release(row.uid);
+          continue;
+        }
+        if (counts) countable += 1;
+        inHand.add(row.uid);
+        laneOf(laneKey(row)).queue.push(row);
+      }
+      for (const key of lanes.keys()) pump(key);
+      reportProgress();
+      // A short batch means nothing else is eligible, except rows of the nodes we left out.
+      if (rows.length < options.maxPerLoop) {
+        if (excludeNodes.length === 0) break;
+        blockedOn = excludeNodes;
+      }
+    }
+    await drain();
+    if (maxRecordsReached()) {
+      log.info("Reached max_records, exiting");
+      metrics.incr("max_records");
+    }
+    log.info("Finished purging old user records");
+    result.ok = true;
+  } catch (error) {
+    log.error("Error while purging old user records", { error });
+    await drain();
+  } finally {
+    await claims?.close().catch((error) => log.warn("Could not release row claims", { error }));
+    metrics.timing("purge.run.duration_ms", Math.trunc(monotonic() - started));
+    metrics.incr(result.ok ? "purge.run.success" : "purge.run.failure");
+    if (options.dryrun) deps.out(JSON.stringify({ summary: result.actions, failed: result.failed }));
+  }
+  return result;
+}
