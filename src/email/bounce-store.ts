@@ -1,0 +1,71 @@
+// SQL for email_bounces: one function per statement, `sql` passed in.
+import type { Sql } from "../db/client.ts";
+import type { BounceRecord } from "./delivery-problems.ts";
+
+/** The original read at most this many records per address (newest first). */
+export const BOUNCE_HISTORY_LIMIT = 20;
+
+interface BounceRow {
+  email: string;
+  bounce_type: number;
+  bounce_sub_type: number;
+  created_at: bigint;
+}
+
+const toRecord = (row: BounceRow): BounceRecord => ({
+  email: row.email,
+  bounceType: row.bounce_type,
+  bounceSubType: row.bounce_sub_type,
+  createdAt: Number(row.created_at),
+});
+
+/** The newest records of one address, newest first. */
+export async function fetchBounces(sql: Sql, email: string, limit = BOUNCE_HISTORY_LIMIT): Promise<BounceRecord[]> {
+  const rows = await sql<BounceRow[]>`
+    select email, bounce_type, bounce_sub_type, created_at from email_bounces
+    where email = ${email} order by created_at desc, id desc limit ${limit}`;
+  return rows.map(toRecord);
+}
+
+/** The newest records of several addresses in one round trip (a lateral join per address). */
+export async function fetchBouncesFor(sql: Sql, emails: readonly string[], limit = BOUNCE_HISTORY_LIMIT): Promise<Map<string, BounceRecord[]>> {
+  const byEmail = new Map<string, BounceRecord[]>(emails.map((e) => [e, []]));
+  if (emails.length === 0) return byEmail;
+  const rows =
+    emails.length === 1
+      ? await fetchBounces(sql, emails[0]!, limit)
+      : (
+          await sql<BounceRow[]>`
+            select b.email, b.bounce_type, b.bounce_sub_type, b.created_at
+            from unnest(${sql.array([...emails])}::text[]) as a(email)
+            cross join lateral (
+              select email, bounce_type, bounce_sub_type, created_at, id from email_bounces e
+              where e.email = a.email order by created_at desc, id desc limit ${limit}
+            ) b
+            order by b.email, b.created_at desc, b.id desc`
+        ).map(toRecord);
+  for (const record of rows) byEmail.get(record.email)?.push(record);
+  return byEmail;
+}
+
+export interface NewBounce {
+  email: string;
+  bounceType: number;
+  bounceSubType: number;
+  /** ms since the epoch */
+  createdAt: number;
+}
+
+export async function insertBounce(sql: Sql, bounce: NewBounce): Promise<bigint> {
+  const [row] = await sql<[{ id: bigint }]>`
+    insert into email_bounces (email, bounce_type, bounce_sub_type, created_at)
+    values (${bounce.email}, ${bounce.bounceType}, ${bounce.bounceSubType}, ${bounce.createdAt})
+    returning id`;
+  return row.id;
+}
+
+/** Deletes every record of an address; returns how many there were. */
+export async function deleteBounces(sql: Sql, email: string): Promise<number> {
+  const result = await sql`delete from email_bounces where email = ${email}`;
+  return result.count;
+}

@@ -1,0 +1,131 @@
+// The email-send HTTP API (spec/email.md §1): POST /send, the Dockerflow routes and, behind the
+// bearer token, the /bounces routes. Every failure leaves through one error funnel as
+// {code, error, errno, message, ...} (§3) and is logged once.
+import { Hono, type Context } from "hono";
+import type { Logger } from "../core/logger.ts";
+import { noopMetrics, type Metrics } from "../core/metrics.ts";
+import type { Sql } from "../db/client.ts";
+import { bearerToken } from "../http/bearer-token.ts";
+import { readBodyWithin } from "../http/body-limit.ts";
+import { dockerflowRoutes, type VersionInfo } from "../http/dockerflow.ts";
+import { errorFunnel } from "../http/error-funnel.ts";
+import { HttpError, type HttpProblem } from "../http/problem.ts";
+import { requestFields, requestLog } from "../http/request-log.ts";
+import type { ServerEnv } from "../http/serve.ts";
+import { fetchBouncesFor } from "./bounce-store.ts";
+import { checkRecipients, type BounceLookup, type DeliveryProblemLimits } from "./delivery-problems.ts";
+import { EmailError } from "./errors.ts";
+import { messageDataKey, storeMessageData } from "./message-data.ts";
+import type { EmailProvider } from "./providers/provider.ts";
+import { parseSendRequest } from "./send-request.ts";
+import { suppressionRoutes } from "./suppression-api.ts";
+
+/** The latest original's limit (mozilla/fxa 1.216.1). */
+export const MAX_SEND_BODY_BYTES = 128 * 1024;
+
+export interface EmailAppDeps {
+  sql: Sql;
+  log: Logger;
+  /** The provider for a request's `provider` field (absent → the default); throws EmailError InvalidPayload. */
+  resolveProvider: (requested: string | undefined) => EmailProvider;
+  limits: DeliveryProblemLimits;
+  hmacKey: string;
+  messageDataTtlMs: number;
+  version: VersionInfo;
+  /** When set, /send needs it as a bearer token and the /bounces routes exist. */
+  authToken?: string;
+  metrics?: Metrics;
+  now?: () => number;
+  maxBodyBytes?: number;
+}
+
+function asEmailError(error: unknown): EmailError {
+  if (error instanceof EmailError) return error;
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  return new EmailError("Internal", message, {}, { cause: error });
+}
+
+function isJson(c: Context): boolean {
+  const type = c.req.header("content-type");
+  if (!type) return false;
+  const semicolon = type.indexOf(";");
+  return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() === "application/json";
+}
+
+export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }> {
+  const { sql, log, limits } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  const now = deps.now ?? Date.now;
+  const maxBodyBytes = deps.maxBodyBytes ?? MAX_SEND_BODY_BYTES;
+  const lookup: BounceLookup = async (addresses) => {
+    try {
+      return await fetchBouncesFor(sql, addresses);
+    } catch (error) {
+      throw asEmailError(error);
+    }
+  };
+
+  const app = new Hono<{ Bindings: ServerEnv }>();
+  const funnel = errorFunnel({
+    internal: asEmailError,
+    onProblem(problem: HttpProblem, c, cause) {
+      const body = problem.toJSON();
+      const { code, error, errno, message, ...extra } = body;
+      const fields = { ...requestFields(c), code, error, errno, message, additional_fields: JSON.stringify(extra) };
+      // 5xx are ours to look at; 4xx are the caller's (the original logged both at ERROR).
+      if (problem.status >= 500) log.error("Request errored", { ...fields, cause: cause instanceof EmailError ? cause.cause : cause });
+      else log.warn("Request errored", fields);
+    },
+  });
+  app.onError(funnel.onError);
+  app.notFound(funnel.notFound);
+  app.use("*", requestLog(log));
+
+  if (deps.authToken) {
+    app.use("/send", bearerToken(deps.authToken));
+    app.use("/bounces/*", bearerToken(deps.authToken));
+    app.route("/", suppressionRoutes({ sql, log, limits, now }));
+  }
+
+  app.post("/send", async (c) => {
+    // The original's route only matched JSON requests; anything else fell through to 404.
+    if (!isJson(c)) throw new HttpError(404, `No route for POST /send with Content-Type ${c.req.header("content-type") ?? "(none)"}; application/json is required`);
+    try {
+      const bytes = await readBodyWithin(c.req.raw, maxBodyBytes);
+      if (bytes === undefined) throw new EmailError("InvalidPayload", `request body larger than ${maxBodyBytes} bytes`);
+      const request = parseSendRequest(bytes);
+      const { to, cc } = await checkRecipients(lookup, limits, { to: request.to, cc: request.cc }, now());
+      const provider = deps.resolveProvider(request.provider);
+      let id: string;
+      try {
+        id = await provider.send({
+          to,
+          cc,
+          subject: request.subject,
+          headers: request.headers,
+          text: request.text,
+          ...(request.html !== undefined ? { html: request.html } : {}),
+        });
+      } catch (error) {
+        throw asEmailError(error);
+      }
+      if (request.metadata !== undefined) {
+        try {
+          await storeMessageData(sql, messageDataKey(deps.hmacKey, id), request.metadata, now(), deps.messageDataTtlMs);
+        } catch (error) {
+          // Non-fatal, as in the original: the message went out; only its notification loses the metadata.
+          log.error("Message data not stored", { ...requestFields(c), provider: provider.name, error: (error as Error).message });
+        }
+      }
+      metrics.incr("send.sent", 1, { provider: provider.name });
+      return c.json({ messageId: `${provider.name}:${id}` });
+    } catch (error) {
+      const status = error instanceof EmailError ? error.status : 500;
+      metrics.incr(status === 429 ? "send.refused" : status < 500 ? "send.invalid" : "send.failed");
+      throw error;
+    }
+  });
+
+  app.route("/", dockerflowRoutes({ heartbeat: async () => void (await sql`select 1`), version: deps.version }));
+  return app;
+}

@@ -1,0 +1,46 @@
+// What the error funnel renders: anything with an HTTP status and a JSON body. Domain errors (the
+// email service's EmailError) fit this shape as they are; HttpError covers routing-level refusals.
+
+export interface HttpProblem {
+  readonly status: number;
+  readonly message: string;
+  toJSON(): Record<string, unknown>;
+}
+
+export function isHttpProblem(value: unknown): value is HttpProblem {
+  const candidate = value as Partial<HttpProblem> | null;
+  return typeof candidate?.status === "number" && typeof candidate.toJSON === "function";
+}
+
+const REASON: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+};
+
+export function reasonPhrase(status: number): string {
+  return REASON[status] ?? "Error";
+}
+
+/** errno for refusals that have no number in a tool's own table (unknown route, missing credentials). */
+export const GENERIC_ERRNO = 999;
+
+/** A refusal rendered as {code, error, errno, message}. */
+export class HttpError extends Error implements HttpProblem {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errno = GENERIC_ERRNO,
+  ) {
+    super(message);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.status, error: reasonPhrase(this.status), errno: this.errno, message: this.message };
+  }
+}

@@ -1,0 +1,46 @@
+// The runtime adapter: serves a fetch handler with Bun.serve or Deno.serve. Port 0 picks a free port;
+// `stop()` stops accepting connections and resolves once in-flight requests have been answered.
+// The handler's second argument carries the peer address, whichever runtime found it.
+
+export interface ServerEnv {
+  remoteAddress?: string;
+}
+
+export interface FetchApp {
+  fetch(request: Request, env: ServerEnv): Response | Promise<Response>;
+}
+
+export interface RunningServer {
+  /** The bound port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Graceful: no new connections, in-flight requests finish. `force` also cuts open connections (Bun). */
+  stop(force?: boolean): Promise<void>;
+}
+
+interface DenoLike {
+  serve(
+    options: { port: number; hostname: string; onListen?: () => void },
+    handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
+}
+
+export function serve(app: FetchApp, options: { port: number; hostname: string }): RunningServer {
+  const bun = (globalThis as { Bun?: typeof Bun }).Bun;
+  if (bun) {
+    const server = bun.serve({
+      port: options.port,
+      hostname: options.hostname,
+      fetch: (request, srv) => app.fetch(request, { remoteAddress: srv.requestIP(request)?.address }),
+    });
+    return { port: server.port ?? options.port, stop: (force = false) => server.stop(force) };
+  }
+  const deno = (globalThis as { Deno?: DenoLike }).Deno;
+  if (deno) {
+    // onListen replaces Deno's own "Listening on ..." line on stdout; callers log the port themselves.
+    const server = deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, (request, info) =>
+      app.fetch(request, { remoteAddress: info.remoteAddr.hostname }),
+    );
+    return { port: server.addr.port, stop: () => server.shutdown() };
+  }
+  throw new Error("serve: neither Bun nor Deno is available");
+}
