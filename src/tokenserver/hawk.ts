@@ -5,9 +5,10 @@ import { Buffer } from "node:buffer";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   deleteServiceDataUrl,
-  getDerivedSecret,
-  makeToken,
+  derivedSecretBytesForSalt,
+  issueToken,
   tokenDataForRow,
+  urlsafeB64encode,
   type PurgeRowForToken,
   type ServiceTokenData,
 } from "./token.ts";
@@ -120,8 +121,8 @@ export interface DeleteServiceDataOptions {
  * secret, URL and the Hawk headers. Call it again per attempt: every retry gets a fresh token. */
 export function signDeleteServiceData(row: PurgeRowForToken, o: DeleteServiceDataOptions): DeleteServiceDataRequest {
   const tokenData = tokenDataForRow(row, o.node);
-  const token = makeToken(tokenData, o.secret, { salt: o.salt, now: o.now, timeout: o.timeout });
-  const derivedSecret = getDerivedSecret(token, o.secret);
+  const { token, salt } = issueToken(tokenData, o.secret, { salt: o.salt, now: o.now, timeout: o.timeout });
+  const derivedSecret = urlsafeB64encode(derivedSecretBytesForSalt(token, salt, o.secret));
   const hawk = hawkAuthorization({
     method: "DELETE",
     url: deleteServiceDataUrl(o.node, row.uid),

@@ -7,6 +7,7 @@ import type { Sql } from "../db/client.ts";
 export interface RowClaims {
   /** The uids of `uids` this instance now holds (still eligible and not held elsewhere). */
   claim(uids: readonly bigint[], cutoffMs: bigint): Promise<Set<bigint>>;
+  /** Gives a uid up; releases are sent together, one statement for all that finished in the same tick. */
   release(uid: bigint): Promise<void>;
   /** Releases everything and returns the connection to the pool. */
   close(): Promise<void>;
@@ -15,6 +16,21 @@ export interface RowClaims {
 export async function createRowClaims(sql: Sql): Promise<RowClaims> {
   // Advisory locks belong to a session, so every lock and unlock goes through one reserved connection.
   const session = await sql.reserve();
+  let pending: bigint[] = [];
+  let flushing: Promise<void> | null = null;
+
+  const flush = (): Promise<void> => {
+    flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const uids = pending;
+      pending = [];
+      flushing = null;
+      await session`
+        select pg_advisory_unlock(hashtextextended('tokenserver.purge:' || u::text, 0))
+        from unnest(${uids.map(String)}::bigint[]) u`;
+    });
+    return flushing;
+  };
+
   return {
     async claim(uids, cutoffMs) {
       if (uids.length === 0) return new Set();
@@ -28,11 +44,13 @@ export async function createRowClaims(sql: Sql): Promise<RowClaims> {
         select uid from eligible where pg_try_advisory_lock(hashtextextended('tokenserver.purge:' || uid::text, 0))`;
       return new Set(rows.map((r) => r.uid));
     },
-    async release(uid) {
-      await session`select pg_advisory_unlock(hashtextextended('tokenserver.purge:' || ${uid}::text, 0))`;
+    release(uid) {
+      pending.push(uid);
+      return flush();
     },
     async close() {
       try {
+        if (flushing) await flushing;
         await session`select pg_advisory_unlock_all()`;
       } finally {
         session.release();

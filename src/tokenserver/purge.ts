@@ -270,7 +270,8 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         afterUid,
       });
       if (rows.length === 0) {
-        if (rowsInHand() > 0) {
+        // Nodes left out of this fetch may still have rows (their lanes may even have emptied while it ran).
+        if (rowsInHand() > 0 || excludeNodes.length > 0) {
           blockedOn = excludeNodes; // nothing more until one of these lanes has room (or all is done)
           continue;
         }

@@ -194,11 +194,15 @@ export async function selectAllUserRecords(sql: Sql, service: number, email: str
     order by created_at asc, uid desc`;
 }
 
-/** _FREE_SLOT_ON_NODE: gives the row's slot back to its node; a nodeless row frees nothing. */
-export async function freeSlotOnNode(sql: Sql, service: number, uid: bigint): Promise<number> {
+/**
+ * _FREE_SLOT_ON_NODE and _DELETE_USER_RECORD in one statement: the same end state as the original's two
+ * autocommitted statements, in one round trip, and a slot is never freed for a row that stays.
+ */
+export async function deleteUserRecordFreeingSlot(sql: Sql, service: number, uid: bigint): Promise<number> {
   const result = await sql`
+    with gone as (delete from users where service = ${service} and uid = ${uid} returning nodeid)
     update nodes set available = available + 1, current_load = current_load - 1
-    where id = (SELECT nodeid FROM users WHERE service = ${service} AND uid = ${uid})`;
+    where id = (select nodeid from gone)`;
   return result.count;
 }
 

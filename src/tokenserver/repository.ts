@@ -463,9 +463,9 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
 
     async deleteUserRecord(uid) {
       const service = await serviceId();
-      // Spanner nodes are not load-accounted. Two autocommitted statements, no transaction, as upstream.
-      if (spannerNodeId === null) await q.freeSlotOnNode(sql, service, uid);
-      await q.deleteUserRecord(sql, service, uid);
+      // Spanner nodes are not load-accounted, so there is no slot to give back.
+      if (spannerNodeId === null) await q.deleteUserRecordFreeingSlot(sql, service, uid);
+      else await q.deleteUserRecord(sql, service, uid);
     },
 
     async countUsers(timestamp) {

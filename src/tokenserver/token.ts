@@ -345,9 +345,19 @@ function secretBytes(secret: string | Uint8Array): Buffer {
   return Buffer.from(secret, "utf8");
 }
 
+// A purge signs thousands of tokens with one secret: derive its signing key once.
+const signingKeys = new Map<string, Buffer>();
+
 /** HKDF(secret, salt=None, info="services.mozilla.com/tokenlib/v1/signing", 32). */
 export function signingKey(secret: string | Uint8Array): Buffer {
-  return hkdf(secretBytes(secret), null, SIGNING_INFO, 32);
+  if (typeof secret !== "string") return hkdf(secretBytes(secret), null, SIGNING_INFO, 32);
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = hkdf(secretBytes(secret), null, SIGNING_INFO, 32);
+    if (signingKeys.size >= 16) signingKeys.clear(); // a handful of secrets at most; never grow without bound
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 export interface MakeTokenOptions {
@@ -361,6 +371,11 @@ export interface MakeTokenOptions {
 
 /** tokenlib.make_token: payload = json.dumps(data + salt + expires), token = urlsafe_b64(payload||sig). */
 export function makeToken(data: TokenData, secret: string | Uint8Array, options: MakeTokenOptions = {}): string {
+  return issueToken(data, secret, options).token;
+}
+
+/** makeToken, also returning the salt it put in the payload (so the derived secret needs no re-parse). */
+export function issueToken(data: TokenData, secret: string | Uint8Array, options: MakeTokenOptions = {}): { token: string; salt: PyJsonValue } {
   const fields = new Map<string, PyJsonValue>(
     data instanceof Map ? data : Object.entries(data as { [key: string]: PyJsonValue }),
   );
@@ -372,7 +387,7 @@ export function makeToken(data: TokenData, secret: string | Uint8Array, options:
   }
   const payload = Buffer.from(pyJsonDumps(fields), "utf8"); // ASCII anyway (ensure_ascii)
   const sig = createHmac("sha256", signingKey(secret)).update(payload).digest();
-  return urlsafeB64encode(Buffer.concat([payload, sig]));
+  return { token: urlsafeB64encode(Buffer.concat([payload, sig])), salt: fields.get("salt")! };
 }
 
 /** Decodes a token into payload bytes and the trailing 32-byte signature (no verification). */
@@ -426,6 +441,11 @@ export function getDerivedSecretBytes(token: string, secret: string | Uint8Array
   const data = decodePayload(splitToken(token).payload);
   const salt =
     data !== null && typeof data === "object" && !Array.isArray(data) ? (data as TokenPayload)["salt"] : undefined;
+  return derivedSecretBytesForSalt(token, salt, secret);
+}
+
+/** The derived secret of a token whose salt is already known (the issuer's shortcut). */
+export function derivedSecretBytesForSalt(token: string, salt: unknown, secret: string | Uint8Array): Buffer {
   if (typeof salt !== "string" || !/^[\x00-\x7f]*$/.test(salt)) {
     throw new MalformedTokenError("token payload has no ASCII salt");
   }
