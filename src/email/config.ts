@@ -387,8 +387,9 @@ function emailLogging(flags: EmailFlags, env: Env, level: EmailLogLevel, format:
 function maskUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = "[hidden]";
-    return parsed.toString();
+    if (!parsed.password) return url;
+    parsed.password = "";
+    return parsed.toString().replace(`//${parsed.username}@`, `//${parsed.username}:[hidden]@`);
   } catch {
     return "[hidden]"; // not a URL we can take apart: hide all of it rather than risk a password
   }
