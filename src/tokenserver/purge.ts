@@ -215,7 +215,10 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
 
   const rowsInHand = () => inHand.size;
   /** Nodes with a full lane: their rows wait in the database until the lane drains. */
-  const saturatedNodes = () => [...lanes].filter(([key, l]) => key !== "" && l.queue.length >= options.concurrency).map(([key]) => key);
+  // A lane counts as full with half a batch (and at least two rounds of work) waiting: enough to keep
+  // it busy while the next fetch and claim run, not so much that one slow node hoards the backlog.
+  const fullLane = Math.max(2 * options.concurrency, Math.ceil(options.maxPerLoop / 2));
+  const saturatedNodes = () => [...lanes].filter(([key, l]) => key !== "" && l.queue.length >= fullLane).map(([key]) => key);
   const waitingRows = () => [...lanes].reduce((sum, [key, l]) => sum + (saturatedNodes().includes(key) ? 0 : l.queue.length), 0);
   const drain = async () => {
     while (rowsInHand() > 0) await nextSettle();
