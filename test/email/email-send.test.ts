@@ -1,0 +1,180 @@
+// The compiled email-send binary end to end, with PostgreSQL: --help without any configuration,
+// migrate, the schema check, a clean send, a 429, a bouncing `to` replaced by its cc (seen by a real
+// SMTP server), and SIGTERM finishing an in-flight request before exiting 0.
+import { afterAll, describe, expect, test } from "bun:test";
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { insertBounce } from "../../src/email/bounce-store.ts";
+import { compiledTool } from "../support/compiled.ts";
+import { createEmailTestDb } from "../support/email.ts";
+import { createTestDatabase } from "../support/postgres.ts";
+
+const tool = compiledTool("email-send");
+const db = await createEmailTestDb();
+
+interface Envelope {
+  rcpt: string[];
+}
+
+/** An SMTP server that records envelopes; `hold` delays the answer to DATA until released. */
+async function startSmtp() {
+  const delivered: Envelope[] = [];
+  let hold: Promise<void> | undefined;
+  let dataSeen = () => {};
+  const server = new SMTPServer({
+    logger: false,
+    disableReverseLookup: true,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    onData(stream, session, callback) {
+      stream.on("data", () => {});
+      stream.on("end", async () => {
+        delivered.push({ rcpt: session.envelope.rcptTo.map((r) => r.address) });
+        dataSeen();
+        await hold;
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    delivered,
+    /** Holds the next DATA answers; resolves `seen` when one arrives. */
+    holdNext() {
+      let release!: () => void;
+      hold = new Promise((resolve) => (release = resolve));
+      const seen = new Promise<void>((resolve) => (dataSeen = resolve));
+      return { seen, release };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const smtp = await startSmtp();
+afterAll(() => smtp.close());
+
+const baseEnv = (databaseUrl: string) => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  NO_COLOR: "1",
+  DATABASE_URL: databaseUrl,
+  FXA_EMAIL_HMACKEY: "e2e hmac key",
+  FXA_EMAIL_PROVIDER_DEFAULT: "mock",
+  FXA_EMAIL_SMTP_HOST: "127.0.0.1",
+  FXA_EMAIL_SMTP_PORT: String(smtp.port),
+});
+
+interface Running {
+  port: number;
+  child: ReturnType<typeof Bun.spawn>;
+  lines: Record<string, any>[];
+  exited: Promise<number>;
+}
+
+/** Starts the binary on port 0 and waits for its "Listening" line (the port is in it). */
+async function start(env: Record<string, string>): Promise<Running> {
+  const child = Bun.spawn([tool, "--port", "0", "--host", "127.0.0.1"], { env, stdout: "pipe", stderr: "pipe" });
+  const lines: Record<string, any>[] = [];
+  const reader = (child.stderr as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let listening: (port: number) => void = () => {};
+  const port = new Promise<number>((resolve) => (listening = resolve));
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) !== -1) {
+        const line = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        lines.push(line);
+        if (line.Fields.msg === "Listening") listening(line.Fields.port);
+      }
+    }
+  })();
+  const exited = child.exited.then(async (code) => {
+    await pump;
+    return code;
+  });
+  const early = exited.then((code) => {
+    throw new Error(`email-send exited ${code} before listening: ${JSON.stringify(lines)}`);
+  });
+  return { port: await Promise.race([port, early]), child, lines, exited };
+}
+
+const send = (port: number, body: Record<string, unknown>) =>
+  fetch(`http://127.0.0.1:${port}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subject: "s", body: { text: "t" }, ...body }) });
+
+describe("the compiled email-send binary", () => {
+  test("--help needs no configuration, database or network", async () => {
+    const child = Bun.spawn([tool, "--help"], { env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+    expect(await child.exited).toBe(0);
+    const out = await new Response(child.stdout).text();
+    expect(out).toContain("USAGE");
+    expect(out).toContain("--port");
+  });
+
+  test("a bad setting is a usage error (exit 2) naming the variable", async () => {
+    const child = Bun.spawn([tool], { env: { ...baseEnv(db.url), FXA_EMAIL_PORT: "eighty" }, stdout: "pipe", stderr: "pipe" });
+    expect(await child.exited).toBe(2);
+    expect(await new Response(child.stderr).text()).toContain("FXA_EMAIL_PORT: invalid integer value: 'eighty'");
+  });
+
+  test("without the schema it refuses to start (exit 1); `migrate` creates it", async () => {
+    const empty = await createTestDatabase({ max: 1 });
+    const refused = Bun.spawn([tool, "--port", "0"], { env: baseEnv(empty.url), stdout: "pipe", stderr: "pipe" });
+    expect(await refused.exited).toBe(1);
+    expect(await new Response(refused.stderr).text()).toContain("email schema not found: missing table(s) email_bounces, email_message_data");
+    const migrate = Bun.spawn([tool, "migrate"], { env: baseEnv(empty.url), stdout: "pipe", stderr: "pipe" });
+    expect(await migrate.exited).toBe(0);
+    expect(await new Response(migrate.stdout).text()).toBe("email applied: 1_bounces_and_message_data\n");
+  });
+
+  test("sends, refuses, promotes a cc, and finishes an in-flight request on SIGTERM before exiting 0", async () => {
+    const now = Date.now();
+    await insertBounce(db.sql, { email: "bounced@example.com", bounceType: 1, bounceSubType: 2, createdAt: now - 60_000 });
+    const server = await start(baseEnv(db.url));
+    try {
+      // A clean address goes out through the mock provider.
+      const clean = await send(server.port, { to: "clean@example.com" });
+      expect(clean.status).toBe(200);
+      expect(await clean.text()).toBe('{"messageId":"mock:deadbeef"}');
+
+      // An address with a recent hard bounce gets the 429 of spec/email.md §3.
+      const refused = await send(server.port, { to: "Bounced@Example.com" });
+      expect(refused.status).toBe(429);
+      const body = (await refused.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ code: 429, error: "Too Many Requests", errno: 108, message: "Hard-bounce limit violated", address: "bounced@example.com", time: now - 60_000 });
+
+      // A bouncing `to` with a clean cc: the cc becomes the only recipient (the SMTP server sees the envelope).
+      const promoted = await send(server.port, { to: "bounced@example.com", cc: ["fresh@example.com"], provider: "smtp" });
+      expect(promoted.status).toBe(200);
+      expect(await promoted.json()).toEqual({ messageId: "smtp:250" });
+      expect(smtp.delivered.at(-1)).toEqual({ rcpt: ["fresh@example.com"] });
+
+      // SIGTERM while a send is in flight: the request completes, then the process exits 0.
+      const held = smtp.holdNext();
+      const inFlight = send(server.port, { to: "late@example.com", provider: "smtp" });
+      await held.seen;
+      server.child.kill("SIGTERM");
+      await Bun.sleep(200);
+      expect(server.child.exitCode).toBeNull(); // still waiting for the in-flight request
+      held.release();
+      const late = await inFlight;
+      expect(late.status).toBe(200);
+      expect(await server.exited).toBe(0);
+      const messages = server.lines.map((l) => l.Fields.msg);
+      expect(messages).toContain("Received SIGTERM; finishing in-flight requests");
+      expect(messages.at(-1)).toBe("Stopped");
+      // The startup line has the settings with the secrets masked.
+      const settings = server.lines.find((l) => l.Fields.msg === "Settings::new")!.Fields.settings;
+      expect(settings.hmackey).toBe("[hidden]");
+      expect(JSON.stringify(server.lines)).not.toContain("e2e hmac key");
+      // Every request was logged as started and finished.
+      expect(server.lines.filter((l) => l.Fields.msg === "Request finished").map((l) => l.Fields.status_code)).toEqual([200, 429, 200, 200]);
+    } finally {
+      if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    }
+  });
+});
