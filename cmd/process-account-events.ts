@@ -8,7 +8,7 @@ import { VERSION } from "../src/core/version.ts";
 import { createSql } from "../src/db/client.ts";
 import { createMigrateCommand } from "../src/db/migrate-command.ts";
 import { createSqsClient, resolveQueueUrl } from "../src/sqs/client.ts";
-import { accountEventsSettings } from "../src/tokenserver/account-events-config.ts";
+import { accountEventsSettings, type AccountEventsFlags } from "../src/tokenserver/account-events-config.ts";
 import { processAccountEvents } from "../src/tokenserver/account-events.ts";
 import { tokenserverDbSettings } from "../src/tokenserver/config.ts";
 import { TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS } from "../src/tokenserver/migrations/index.ts";
@@ -30,8 +30,9 @@ const command = defineCommand({
     ...loggingArgs,
   },
   async run({ args, data }) {
+    // citty answers both spellings (args.queue_wait_time reads --queue-wait-time).
     const settings = accountEventsSettings(
-      { ...args, aws_region: args["aws-region"], queue_wait_time: args["queue-wait-time"] },
+      args as unknown as AccountEventsFlags,
       (data as RunData).verbosity,
       process.env,
     );

@@ -45,32 +45,9 @@ const command = defineCommand({
     ...loggingArgs,
   },
   async run({ args, data }) {
-    const flags = args as unknown as Record<string, unknown>;
-    const pick = (name: string) => (flags[name] ?? flags[name.replaceAll("_", "-")]) as string | undefined;
+    // citty answers both spellings (args.max_per_loop reads --max-per-loop), so the flags pass as they are.
     const settings = purgeSettings(
-      {
-        _: args._,
-        secret_file: pick("secret_file"),
-        purge_interval: pick("purge-interval"),
-        grace_period: pick("grace-period"),
-        max_per_loop: pick("max-per-loop"),
-        max_offset: pick("max-offset"),
-        max_records: pick("max-records"),
-        request_timeout: pick("request-timeout"),
-        max_retries: pick("max-retries"),
-        concurrency: pick("concurrency"),
-        max_runtime: pick("max-runtime"),
-        oneshot: args.oneshot,
-        dryrun: args.dryrun,
-        force: args.force,
-        ledger: args.ledger,
-        override_node: pick("override_node"),
-        range_start: pick("range_start"),
-        range_end: pick("range_end"),
-        human_logs: args.human_logs,
-        metric_host: pick("metric_host"),
-        metric_port: pick("metric_port"),
-      } satisfies PurgeFlags,
+      args as unknown as PurgeFlags,
       (data as RunData).verbosity,
       process.env,
     );

@@ -30,5 +30,5 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
 
 /** postgres:// and postgresql:// are the same thing; SQLAlchemy-style driver suffixes are not ours. */
 export function normalizeDatabaseUrl(url: string): string {
-  return url.replace(/^postgresql\+\w+:/, "postgresql:");
+  return url.replace(/^postgres(ql)?\+\w+:/, "postgresql:");
 }

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseSettings, type Env } from "../core/config.ts";
 import { UsageError } from "../core/errors.ts";
+import { normalizeDatabaseUrl } from "../db/client.ts";
 
 export interface TokenserverDbSettings {
   databaseUrl: string;
@@ -21,7 +22,7 @@ export function tokenserverDbSettings(env: Env): TokenserverDbSettings {
     { capacityReleaseRate: "NODE_CAPACITY_RELEASE_RATE" },
   );
   return {
-    databaseUrl: url.replace(/^postgres(ql)?\+\w+:/, "postgresql:"),
+    databaseUrl: normalizeDatabaseUrl(url),
     spannerNodeId: env.SYNC_TOKENSERVER__SPANNER_NODE_ID || undefined,
     capacityReleaseRate: parsed.capacityReleaseRate,
   };
