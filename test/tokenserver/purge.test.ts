@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { migrate } from "../../src/db/migrate.ts";
 import { PURGE_LEDGER_DOMAIN, PURGE_LEDGER_MIGRATIONS } from "../../src/tokenserver/migrations/index.ts";
+import { createRowClaims } from "../../src/tokenserver/purge-claims.ts";
 import { purgeOldRecords, type PurgeOptions } from "../../src/tokenserver/purge.ts";
 import { insertService } from "../../src/tokenserver/queries.ts";
 import type { TokenserverRepository } from "../../src/tokenserver/repository.ts";
@@ -529,21 +530,50 @@ describe("our additions", () => {
   });
 
 
-  test("two instances over overlapping and disjoint uid ranges: every row purged exactly once", async () => {
+  function expectEachUidOnce(count: number) {
+    const perUid = new Map<string, number>();
+    for (const r of storage.requests) perUid.set(r.uid!, (perUid.get(r.uid!) ?? 0) + 1);
+    expect(perUid.size).toBe(count);
+    expect([...perUid.values()].every((n) => n === 1)).toBe(true);
+  }
+
+  test("two instances over disjoint uid ranges: every row purged exactly once", async () => {
     const uids = await replacedRows(40);
-    const mid = uids[20]!;
+    const split = String(uids[20]!);
+    const results = await Promise.all([
+      purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, uidRange: [undefined, split] }),
+      purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, uidRange: [String(uids[20]! - 1n), undefined] }),
+    ]);
+    for (const r of results) expect(r.ok).toBe(true);
+    expect(await db.repo.countOldUserRecords(0)).toBe(0n);
+    expectEachUidOnce(40);
+  });
+
+  test("instances over overlapping uid ranges: no row is purged twice, none is left", async () => {
+    const uids = await replacedRows(40);
     const results = await Promise.all([
       purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, maxOffset: 3 }),
       purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, maxOffset: 3, uidRange: [String(uids[5]! - 1n), undefined] }),
-      purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, uidRange: [undefined, String(mid)] }),
+      purge({ gracePeriod: 0, maxPerLoop: 5, concurrency: 3, uidRange: [undefined, String(uids[30]!)] }),
     ]);
     for (const r of results) expect(r.ok).toBe(true);
     // Random offsets can leave rows for the next run; run once more to finish.
     await purge({ gracePeriod: 0, maxPerLoop: 50 });
     expect(await db.repo.countOldUserRecords(0)).toBe(0n);
-    const perUid = new Map<string, number>();
-    for (const r of storage.requests) perUid.set(r.uid!, (perUid.get(r.uid!) ?? 0) + 1);
-    expect(perUid.size).toBe(40);
-    expect([...perUid.values()].every((n) => n === 1)).toBe(true);
+    expectEachUidOnce(40);
   });
+
+  test("a row another instance holds is left to it: no request, not deleted, counted as held elsewhere", async () => {
+    const uids = await replacedRows(3);
+    const other = await createRowClaims(db.sql); // another instance's session
+    expect(await other.claim([uids[1]!], BigInt(Date.now()) + 1_000_000n)).toEqual(new Set([uids[1]!]));
+    const result = await purge({ gracePeriod: 0 });
+    expect(result.heldElsewhere).toBe(1);
+    expect(storage.requests.map((r) => r.uid)).not.toContain(String(uids[1]));
+    expect(await db.repo.countOldUserRecords(0)).toBe(1n);
+    await other.close();
+    expect((await purge({ gracePeriod: 0 })).ok).toBe(true); // released: the next run takes it
+    expect(await db.repo.countOldUserRecords(0)).toBe(0n);
+  });
+
 });
