@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { loggingArgs, main, type RunData } from "../src/core/cli.ts";
+import { batchedLineWriter } from "../src/core/line-writer.ts";
 import { createLogger } from "../src/core/logger.ts";
 import { createMetrics } from "../src/core/metrics.ts";
 import { handleShutdownSignals } from "../src/core/shutdown.ts";
@@ -43,7 +44,8 @@ const command = defineCommand({
       process.env,
     );
     const { logging } = settings;
-    const log = createLogger({ name: "email-send", level: logging.level, format: logging.format, ...(logging.silent ? { write: () => {} } : {}) });
+    const lines = batchedLineWriter();
+    const log = createLogger({ name: "email-send", level: logging.level, format: logging.format, write: logging.silent ? () => {} : lines.write });
     log.info("Settings::new", { settings: settings.masked });
     for (const notice of settings.notices) log.warn(notice);
     const shutdown = handleShutdownSignals((signal) => log.info(`Received ${signal}; finishing in-flight requests`));
@@ -85,6 +87,7 @@ const command = defineCommand({
       shutdown.dispose();
       await sql.end({ timeout: 5 });
       await metrics.close();
+      lines.flush();
     }
   },
 });

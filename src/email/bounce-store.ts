@@ -19,28 +19,30 @@ const toRecord = (row: BounceRow): BounceRecord => ({
   createdAt: Number(row.created_at),
 });
 
-/** The newest records of one address, newest first. */
-export async function fetchBounces(sql: Sql, email: string, limit = BOUNCE_HISTORY_LIMIT): Promise<BounceRecord[]> {
+/** The newest records of one address, newest first (optionally only those created at `since` or later). */
+export async function fetchBounces(sql: Sql, email: string, options: { since?: number; limit?: number } = {}): Promise<BounceRecord[]> {
+  const { since = 0, limit = BOUNCE_HISTORY_LIMIT } = options;
   const rows = await sql<BounceRow[]>`
     select email, bounce_type, bounce_sub_type, created_at from email_bounces
-    where email = ${email} order by created_at desc, id desc limit ${limit}`;
+    where email = ${email} and created_at >= ${since} order by created_at desc, id desc limit ${limit}`;
   return rows.map(toRecord);
 }
 
 /** The newest records of several addresses in one round trip (a lateral join per address). */
-export async function fetchBouncesFor(sql: Sql, emails: readonly string[], limit = BOUNCE_HISTORY_LIMIT): Promise<Map<string, BounceRecord[]>> {
+export async function fetchBouncesFor(sql: Sql, emails: readonly string[], options: { since?: number; limit?: number } = {}): Promise<Map<string, BounceRecord[]>> {
+  const { since = 0, limit = BOUNCE_HISTORY_LIMIT } = options;
   const byEmail = new Map<string, BounceRecord[]>(emails.map((e) => [e, []]));
   if (emails.length === 0) return byEmail;
   const rows =
     emails.length === 1
-      ? await fetchBounces(sql, emails[0]!, limit)
+      ? await fetchBounces(sql, emails[0]!, { since, limit })
       : (
           await sql<BounceRow[]>`
             select b.email, b.bounce_type, b.bounce_sub_type, b.created_at
             from unnest(${sql.array([...emails])}::text[]) as a(email)
             cross join lateral (
               select email, bounce_type, bounce_sub_type, created_at, id from email_bounces e
-              where e.email = a.email order by created_at desc, id desc limit ${limit}
+              where e.email = a.email and e.created_at >= ${since} order by created_at desc, id desc limit ${limit}
             ) b
             order by b.email, b.created_at desc, b.id desc`
         ).map(toRecord);

@@ -30,8 +30,11 @@ export interface BounceRecord {
   createdAt: number;
 }
 
-/** The newest records (at most 20, newest first) of each address asked for. */
-export type BounceLookup = (addresses: readonly string[]) => Promise<Map<string, BounceRecord[]>>;
+/**
+ * The newest records (at most 20, newest first) of each address asked for. Records older than `since`
+ * may be left out: they are outside every limit's period.
+ */
+export type BounceLookup = (addresses: readonly string[], since: number) => Promise<Map<string, BounceRecord[]>>;
 
 export interface Violation {
   type: ProblemType;
@@ -73,6 +76,12 @@ export function violationError(address: string, violation: Violation): EmailErro
   return new EmailError(ERROR_KIND[type], "", { address, problem, time: record.createdAt });
 }
 
+/** The longest period of any limit, or undefined when there are no limits at all. */
+export function longestPeriod(limits: DeliveryProblemLimits): number | undefined {
+  const periods = [...limits.complaint, ...limits.hard, ...limits.soft].map((l) => l.periodMs);
+  return periods.length ? Math.max(...periods) : undefined;
+}
+
 export interface Recipients {
   to: string;
   cc: string[];
@@ -80,9 +89,12 @@ export interface Recipients {
 
 /** check_all: the recipients that may be mailed, or the `to` address's error when none may. */
 export async function checkRecipients(lookup: BounceLookup, limits: DeliveryProblemLimits, recipients: Recipients, now: number): Promise<Recipients> {
-  if (!limits.enabled) return recipients;
+  const longest = longestPeriod(limits);
+  if (!limits.enabled || longest === undefined) return recipients;
   const { to, cc } = recipients;
-  const records = await lookup([...new Set([to, ...cc])]);
+  // Only records inside the longest period can violate a limit, and reading newest first, leaving out
+  // the older ones does not change which of the newest 20 come before them. So they are not read.
+  const records = await lookup([...new Set([to, ...cc])], now - longest);
   const violationOf = (address: string) => findViolation(records.get(address) ?? [], limits, now);
   const surviving = cc.filter((address) => !violationOf(address));
   const toViolation = violationOf(to);

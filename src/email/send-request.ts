@@ -75,13 +75,13 @@ export function parseSendRequest(bytes: Uint8Array): SendRequest {
     const values = reader.readStruct("Email", fields);
     reader.end();
     const body = values.get("body") as { text: string; html?: string };
-    const headers = values.get("headers") as Map<string, string> | undefined;
+    const headers = values.get("headers") as Record<string, string> | undefined;
     const request: SendRequest = {
       to: values.get("to") as string,
       cc: (values.get("cc") as string[] | undefined) ?? [],
       subject: values.get("subject") as string,
       text: body.text,
-      headers: headers ? Object.fromEntries(headers) : {},
+      headers: headers ?? {},
     };
     if (body.html !== undefined) request.html = body.html;
     const provider = values.get("provider") as string | undefined;

@@ -105,10 +105,15 @@ export function formatFloat(value: number): string {
 }
 
 const DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// One character per byte; used only for runs of ASCII, where it equals UTF-8 and slicing is cheap.
+const LATIN1 = new TextDecoder("latin1");
 
 export class SerdeJsonReader {
   index = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  private readonly latin1: string;
+  constructor(readonly bytes: Uint8Array) {
+    this.latin1 = LATIN1.decode(bytes);
+  }
 
   peek(): number {
     return this.index < this.bytes.length ? this.bytes[this.index]! : EOF;
@@ -233,11 +238,9 @@ export class SerdeJsonReader {
   // serde_json skips ignored strings without validating UTF-8; we validate them too, so nothing that
   // is not text gets past the parser (a deliberate, invisible difference).
   private decode(from: number, to: number, nonAscii: boolean): string | undefined {
-    if (from === to) return "";
-    const slice = this.bytes.subarray(from, to);
-    if (!nonAscii) return DECODER.decode(slice);
+    if (!nonAscii) return this.latin1.slice(from, to);
     try {
-      return DECODER.decode(slice);
+      return DECODER.decode(this.bytes.subarray(from, to));
     } catch {
       return undefined; // the fatal decoder throws only on invalid UTF-8, which the caller reports
     }
@@ -328,7 +331,7 @@ export class SerdeJsonReader {
       if (!isDigit(d)) throw this.error("invalid number");
       while (isDigit(this.peek())) this.eat();
     }
-    const digits = DECODER.decode(this.bytes.subarray(start, this.index));
+    const digits = this.latin1.slice(start, this.index);
     // Integers that fit u64 (i64 when negative) stay integers; longer ones become floats, as in serde_json.
     if (!isFloat && digits.length <= 20) {
       const n = BigInt(digits);
@@ -579,20 +582,23 @@ export class SerdeJsonReader {
     );
   }
 
-  /** `HashMap<String, V>`: later duplicates win, as in serde. `onKey` may reject a key. */
-  readMap<V>(value: (key: string) => V, onKey: (key: string) => void = () => {}, expected = "a map"): Map<string, V> {
+  /** `HashMap<String, V>` as a plain object: later duplicates win, as in serde. `onKey` may reject a key. */
+  readMap<V>(value: (key: string) => V, onKey: (key: string) => void = () => {}, expected = "a map"): Record<string, V> {
     const b = this.skipWhitespace();
     if (b === EOF) throw this.peekError("EOF while parsing a value");
     if (b !== OPEN_BRACE) throw this.peekInvalidType(expected);
     this.eat();
     return this.finishCompound(
       () => {
-        const out = new Map<string, V>();
+        const out: Record<string, V> = {};
         const state = { first: true };
         for (let key = this.nextKey(state); key !== undefined; key = this.nextKey(state)) {
           onKey(key);
           this.parseObjectColon();
-          out.set(key, value(key));
+          const v = value(key);
+          // "__proto__" is an ordinary key here, not the prototype.
+          if (key === "__proto__") Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+          else out[key] = v;
         }
         return out;
       },
@@ -629,7 +635,8 @@ export class SerdeJsonReader {
         const values = new Map<string, unknown>();
         const state = { first: true };
         for (let key = this.nextKey(state); key !== undefined; key = this.nextKey(state)) {
-          const field = fields.find((f) => f.name === key);
+          let field: StructField | undefined;
+          for (const f of fields) if (f.name === key) field = f;
           if (!field) {
             this.parseObjectColon();
             this.ignoreValue();

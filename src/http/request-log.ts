@@ -12,7 +12,7 @@ export function requestFields(c: Context<{ Bindings: ServerEnv }>): Record<strin
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
   return {
     agent: c.req.header("user-agent"),
-    remoteAddressChain: c.req.header("x-forwarded-for") ?? c.env?.remoteAddress,
+    remoteAddressChain: c.req.header("x-forwarded-for") ?? c.env?.peer?.(),
     path: pathStart === -1 ? "/" : url.slice(pathStart),
     method: c.req.method,
   };

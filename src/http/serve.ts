@@ -1,9 +1,10 @@
 // The runtime adapter: serves a fetch handler with Bun.serve or Deno.serve. Port 0 picks a free port;
 // `stop()` stops accepting connections and resolves once in-flight requests have been answered.
-// The handler's second argument carries the peer address, whichever runtime found it.
+// The handler's second argument finds the peer address, whichever runtime serves.
 
 export interface ServerEnv {
-  remoteAddress?: string;
+  /** The peer's address; a function because finding it costs time and only logging needs it. */
+  peer?: () => string | undefined;
 }
 
 export interface FetchApp {
@@ -30,7 +31,7 @@ export function serve(app: FetchApp, options: { port: number; hostname: string }
     const server = bun.serve({
       port: options.port,
       hostname: options.hostname,
-      fetch: (request, srv) => app.fetch(request, { remoteAddress: srv.requestIP(request)?.address }),
+      fetch: (request, srv) => app.fetch(request, { peer: () => srv.requestIP(request)?.address }),
     });
     return { port: server.port ?? options.port, stop: (force = false) => server.stop(force) };
   }
@@ -38,7 +39,7 @@ export function serve(app: FetchApp, options: { port: number; hostname: string }
   if (deno) {
     // onListen replaces Deno's own "Listening on ..." line on stdout; callers log the port themselves.
     const server = deno.serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, (request, info) =>
-      app.fetch(request, { remoteAddress: info.remoteAddr.hostname }),
+      app.fetch(request, { peer: () => info.remoteAddr.hostname }),
     );
     return { port: server.addr.port, stop: () => server.shutdown() };
   }

@@ -2,7 +2,8 @@
 // monorepo's check_all cases §12.18) with bounce-check-cases.json, on rows stored in PostgreSQL.
 import { beforeEach, describe, expect, test } from "bun:test";
 import { deleteBounces, fetchBounces, fetchBouncesFor, insertBounce } from "../../src/email/bounce-store.ts";
-import { checkRecipients, findViolation, suppressionOf, violationError, type DeliveryProblemLimits } from "../../src/email/delivery-problems.ts";
+import { coalescedBounceLookup } from "../../src/email/bounce-lookup.ts";
+import { checkRecipients, findViolation, longestPeriod, suppressionOf, violationError, type DeliveryProblemLimits } from "../../src/email/delivery-problems.ts";
 import { EmailError } from "../../src/email/errors.ts";
 import { PROBLEM_SUBTYPES, PROBLEM_TYPE_CODE, problemSubtype, problemType } from "../../src/email/problem-codes.ts";
 import { createEmailTestDb, DEFAULT_LIMITS, insertAgedRecords, limitsFrom, type AgedRecord } from "../support/email.ts";
@@ -278,5 +279,89 @@ describe("problem codes (upstream deserialize/serialize_problem_type/subtype)", 
     expect(problemSubtype(15)).toBeUndefined();
     expect(problemSubtype(-1)).toBeUndefined();
     expect(PROBLEM_SUBTYPES.map((_, i) => i)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+  });
+});
+
+describe("reading less: the longest period cut-off and coalesced lookups", () => {
+  test("leaving out records older than the longest period never changes the verdict (1,000 random histories)", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const now = Date.now();
+    const limits = limitsFrom({ complaint: [{ period: "day", limit: 0 }, { period: "year", limit: 1 }], hard: [{ period: "week", limit: 1 }], soft: [{ period: "5 minutes", limit: 0 }, { period: "month", limit: 3 }] });
+    const longest = longestPeriod(limits)!;
+    for (let n = 0; n < 1000; n++) {
+      const history = Array.from({ length: Math.floor(random() * 30) }, () => ({
+        email: "a@example.com",
+        bounceType: Math.floor(random() * 4),
+        bounceSubType: 1,
+        createdAt: now - Math.floor(random() * 2 * longest),
+      })).sort((a, b) => b.createdAt - a.createdAt);
+      const original = history.slice(0, 20);
+      const cut = history.filter((r) => r.createdAt >= now - longest).slice(0, 20);
+      const a = findViolation(original, limits, now);
+      const b = findViolation(cut, limits, now);
+      expect([n, b?.type, b?.record.createdAt, b?.limit.period]).toEqual([n, a?.type, a?.record.createdAt, a?.limit.period]);
+    }
+  });
+
+  test("the store is asked only for records inside the longest period", async () => {
+    const now = Date.now();
+    await insertAgedRecords(db.sql, "a@example.com", [{ bounceType: 1, bounceSubType: 2, ageMs: 400 * DAY }, { bounceType: 1, bounceSubType: 2, ageMs: 10 * DAY }], now);
+    let asked: number | undefined;
+    const spying = async (addresses: readonly string[], since: number) => {
+      asked = since;
+      return fetchBouncesFor(db.sql, addresses, { since });
+    };
+    await checkRecipients(spying, DEFAULT_LIMITS, { to: "a@example.com", cc: [] }, now);
+    expect(asked).toBe(now - 365 * DAY);
+    expect((await fetchBouncesFor(db.sql, ["a@example.com"], { since: asked! })).get("a@example.com")!.length).toBe(1);
+    expect(longestPeriod(limitsFrom({}))).toBeUndefined();
+  });
+
+  test("concurrent lookups share queries once the in-flight limit is reached; each gets its own addresses", async () => {
+    const now = Date.now();
+    await insertAgedRecords(db.sql, "b1@example.com", [{ bounceType: 1, bounceSubType: 2, ageMs: 1000 }], now);
+    const queries: string[][] = [];
+    const lookup = coalescedBounceLookup(
+      async (addresses, since) => {
+        queries.push([...addresses]);
+        return fetchBouncesFor(db.sql, addresses, { since });
+      },
+      { maxInFlight: 1, maxBatch: 100 },
+    );
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => lookup([`b${i}@example.com`, "shared@example.com"], now - DAY)));
+    expect(queries.length).toBeLessThan(30);
+    expect(queries.flat().filter((a) => a === "shared@example.com").length).toBe(queries.length); // de-duplicated per query
+    results.forEach((map, i) => expect([...map.keys()]).toEqual([`b${i}@example.com`, "shared@example.com"]));
+    expect(results[1]!.get("b1@example.com")!.length).toBe(1);
+    expect(results[2]!.get("b2@example.com")).toEqual([]);
+  });
+
+  test("a failed batch fails every request in it, and later lookups still run", async () => {
+    let fail = true;
+    const lookup = coalescedBounceLookup(
+      async (addresses) => {
+        if (fail) throw new EmailError("Internal", "database down");
+        return new Map(addresses.map((a) => [a, []]));
+      },
+      { maxInFlight: 1, maxBatch: 100 },
+    );
+    const outcomes = await Promise.allSettled([lookup(["a@example.com"], 0), lookup(["b@example.com"], 0)]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    expect((await lookup(["c@example.com"], 0)).get("c@example.com")).toEqual([]);
+  });
+
+  test("a batch never exceeds maxBatch addresses (one oversized request still goes alone)", async () => {
+    const sizes: number[] = [];
+    const lookup = coalescedBounceLookup(
+      async (addresses) => {
+        sizes.push(addresses.length);
+        return new Map();
+      },
+      { maxInFlight: 1, maxBatch: 5 },
+    );
+    await Promise.all([lookup(["a1", "a2", "a3"], 0), lookup(["b1", "b2", "b3"], 0), lookup(Array.from({ length: 8 }, (_, i) => `c${i}`), 0), lookup(["d1"], 0)]);
+    expect(sizes).toEqual([3, 3, 8, 1]);
   });
 });

@@ -25,7 +25,7 @@ describe("serve (the runtime adapter)", () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const app = new Hono<{ Bindings: ServerEnv }>()
-      .get("/peer", (c) => c.text(c.env.remoteAddress ?? "?"))
+      .get("/peer", (c) => c.text(c.env.peer?.() ?? "?"))
       .get("/slow", async (c) => {
         await gate;
         return c.text("finished");

@@ -1,0 +1,196 @@
+// Benchmark: POST /send through the real command (`bun cmd/email-send.ts`, mock provider, default
+// limits and logging), 10,000 distinct addresses each with 0-20 bounce rows (mostly old, so most sends
+// go out and some get a 429), 64 concurrent keep-alive connections from a load generator in its own
+// process. Baseline, same run, same load generator: bare Hono on Bun validating the same bodies with
+// zod and doing nothing else.
+// Targets (issue 5): ≥ 40% of the baseline's requests/s and p99 < 20 ms on a 2-core machine.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { createSql, type Sql } from "../src/db/client.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts";
+import { freePort, startCluster } from "../test/support/pg-cluster.ts";
+
+const ADDRESSES = 10_000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40_000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 4_000);
+const BLOCKED_SHARE = 0.07;
+const DAY = 86_400_000;
+const root = new URL("..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "email-send-bench-"));
+
+// Deterministic data, so runs compare.
+let seed = 42;
+const random = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+
+interface LoadResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+}
+
+async function seedBounces(sql: Sql): Promise<{ rows: number; blocked: number }> {
+  const now = Date.now();
+  let rows: { email: string; bounce_type: number; bounce_sub_type: number; created_at: number }[] = [];
+  let total = 0;
+  let blocked = 0;
+  const flush = async () => {
+    if (rows.length) await sql`insert into email_bounces ${sql(rows, "email", "bounce_type", "bounce_sub_type", "created_at")}`;
+    total += rows.length;
+    rows = [];
+  };
+  for (let i = 0; i < ADDRESSES; i++) {
+    const email = `user${i}@example.com`;
+    const count = Math.floor(random() * 21);
+    const recent = count > 0 && random() < BLOCKED_SHARE / 0.95;
+    if (recent) blocked += 1;
+    for (let r = 0; r < count; r++) {
+      const type = 1 + Math.floor(random() * 3);
+      // Old problems (over a year) are outside every default limit; one recent one blocks the address.
+      const age = recent && r === 0 ? 3_600_000 : (366 + Math.floor(random() * 1000)) * DAY;
+      rows.push({ email, bounce_type: type, bounce_sub_type: type === 3 ? 9 : 2, created_at: now - age });
+    }
+    if (rows.length >= 10_000) await flush();
+  }
+  await flush();
+  await sql`analyze email_bounces`;
+  return { rows: total, blocked };
+}
+
+function sendBodies(): string[] {
+  return Array.from({ length: ADDRESSES }, (_, i) =>
+    JSON.stringify({
+      to: `user${i}@example.com`,
+      subject: "Verify your Firefox Account",
+      body: { text: `Hello user ${i},\n\nconfirm your account: https://accounts.example.com/verify?code=${i}\n`, html: `<p>Hello user ${i},</p><p><a href="https://accounts.example.com/verify?code=${i}">Confirm</a></p>` },
+      headers: {
+        "Content-Language": "en-US",
+        "X-Template-Name": "verifyEmail",
+        "X-Template-Version": "1",
+        "X-Uid": `${i}`.padStart(32, "0"),
+        "X-Flow-Id": "5d2c1a3f0e9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c",
+        "X-Email-Service": "fxa-email-service",
+        "X-Email-Sender": "mock",
+      },
+      provider: "mock",
+    }),
+  );
+}
+
+async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return text.trim();
+}
+
+async function load(url: string, bodiesFile: string): Promise<LoadResult> {
+  const child = Bun.spawn([process.execPath, join(root, "bench/support/http-load.ts"), url, String(CONCURRENCY), String(REQUESTS), String(WARMUP), bodiesFile], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const line = await readLine(child.stdout);
+  if ((await child.exited) !== 0) throw new Error("load generator failed");
+  return JSON.parse(line) as LoadResult;
+}
+
+function peakRssMiBOf(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function baseline(bodiesFile: string): Promise<LoadResult & { rss: number }> {
+  const child = Bun.spawn([process.execPath, join(root, "bench/support/bare-hono.ts")], { stdout: "pipe", stderr: "inherit" });
+  const port = Number(await readLine(child.stdout));
+  try {
+    const result = await load(`http://127.0.0.1:${port}/send`, bodiesFile);
+    return { ...result, rss: peakRssMiBOf(child.pid) };
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+}
+
+async function emailSend(databaseUrl: string, bodiesFile: string): Promise<LoadResult & { rss: number; exitCode: number }> {
+  const logFile = join(work, "email-send.log");
+  writeFileSync(logFile, "");
+  // A port chosen here (rather than 0) so the server can log at any level; ready = /__lbheartbeat__ answers.
+  const port = await freePort();
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = Bun.spawn([process.execPath, ...profile, join(root, "cmd/email-send.ts"), "--port", String(port)], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, FXA_EMAIL_PROVIDER_DEFAULT: "mock", FXA_EMAIL_HMACKEY: "bench", NO_COLOR: "1" },
+    stdout: "ignore",
+    stderr: Bun.file(logFile),
+  });
+  try {
+    for (let waited = 0; !(await fetch(`http://127.0.0.1:${port}/__lbheartbeat__`).then((r) => r.ok, () => false)); waited += 50) {
+      if (waited > 20_000 || child.exitCode !== null) throw new Error(`email-send did not start: ${readFileSync(logFile, "utf8")}`);
+      await Bun.sleep(50);
+    }
+    const result = await load(`http://127.0.0.1:${port}/send`, bodiesFile);
+    const rss = peakRssMiBOf(child.pid);
+    child.kill("SIGTERM");
+    return { ...result, rss, exitCode: await child.exited };
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+}
+
+const admin = process.env.BENCH_DATABASE_URL;
+const cluster = admin ? undefined : await startCluster();
+let databaseUrl = cluster?.url ?? "";
+if (admin) {
+  const name = `email_bench_${process.pid}`;
+  const a = postgres(admin, { max: 1, onnotice: () => {} });
+  await a.unsafe(`create database ${name}`);
+  await a.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  databaseUrl = url.toString();
+}
+try {
+  const sql = createSql(databaseUrl, { max: 4 });
+  await migrate(sql, EMAIL_DOMAIN, EMAIL_MIGRATIONS);
+  const seeded = await seedBounces(sql);
+  await sql.end();
+  const bodiesFile = join(work, "bodies.json");
+  const bodies = sendBodies();
+  writeFileSync(bodiesFile, JSON.stringify(bodies));
+  const bodyBytes = Math.round(bodies.reduce((n, b) => n + b.length, 0) / bodies.length);
+
+  const base = await baseline(bodiesFile);
+  const email = await emailSend(databaseUrl, bodiesFile);
+  const ratio = email.rps / base.rps;
+
+  console.log(`email-send benchmark`);
+  console.log(`  workload     POST /send, ${REQUESTS} requests (+${WARMUP} warm-up) over ${ADDRESSES} distinct addresses, ${CONCURRENCY} keep-alive connections, ~${bodyBytes} B bodies`);
+  console.log(`  data         ${seeded.rows} email_bounces rows (0-20 per address, mostly > 1 year old); ${seeded.blocked} addresses with a recent problem`);
+  console.log(`  database     ${admin ? `the machine's PostgreSQL (${admin.replace(/:[^:@/]*@/, ":***@")})` : "throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)"}; /send without metadata only reads`);
+  console.log(`  server       bun cmd/email-send.ts (mock provider, default limits, ${process.env.LOG_LEVEL ? `LOG_LEVEL=${process.env.LOG_LEVEL}` : "info"} logging to a file), own process`);
+  console.log(`  load         bench/support/http-load.ts (fetch, keep-alive), own process`);
+  console.log(`  email-send   ${email.rps.toFixed(0)} requests/s, p50 ${email.p50.toFixed(2)} ms, p99 ${email.p99.toFixed(2)} ms, peak RSS ${email.rss.toFixed(0)} MiB, statuses ${JSON.stringify(email.statuses)}`);
+  console.log(`  baseline     bare Hono + zod on Bun: ${base.rps.toFixed(0)} requests/s, p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(2)} ms, peak RSS ${base.rss.toFixed(0)} MiB`);
+  console.log(`  ratio        ${(ratio * 100).toFixed(0)}% of baseline (target ≥ 40%), p99 ${email.p99.toFixed(1)} ms (target < 20 ms)`);
+  const expected429 = email.statuses["429"] ?? 0;
+  if (email.exitCode !== 0 || (email.statuses["200"] ?? 0) + expected429 !== REQUESTS || expected429 === 0) {
+    console.error(`unexpected outcome: exit ${email.exitCode}, statuses ${JSON.stringify(email.statuses)}`);
+    process.exitCode = 1;
+  }
+} finally {
+  cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
+}
