@@ -153,13 +153,20 @@ async function emailSend(databaseUrl: string, bodiesFile: string): Promise<LoadR
 const admin = process.env.BENCH_DATABASE_URL;
 const cluster = admin ? undefined : await startCluster();
 let databaseUrl = cluster?.url ?? "";
+const benchDatabase = `email_bench_${process.pid}`;
+/** Runs one statement on the admin connection (create/drop the bench database on a real server). */
+async function onAdmin(statement: string) {
+  const a = postgres(admin!, { max: 1, onnotice: () => {} });
+  try {
+    await a.unsafe(statement);
+  } finally {
+    await a.end();
+  }
+}
 if (admin) {
-  const name = `email_bench_${process.pid}`;
-  const a = postgres(admin, { max: 1, onnotice: () => {} });
-  await a.unsafe(`create database ${name}`);
-  await a.end();
+  await onAdmin(`create database ${benchDatabase}`);
   const url = new URL(admin);
-  url.pathname = `/${name}`;
+  url.pathname = `/${benchDatabase}`;
   databaseUrl = url.toString();
 }
 try {
@@ -192,5 +199,6 @@ try {
   }
 } finally {
   cluster?.stop();
+  if (admin) await onAdmin(`drop database if exists ${benchDatabase} with (force)`);
   rmSync(work, { recursive: true, force: true });
 }
