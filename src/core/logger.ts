@@ -63,19 +63,23 @@ function renderMozlog(name: string) {
   const host = hostname();
   return (entry: LogObject): string => {
     const { message, fields } = messageAndFields(entry);
-    return JSON.stringify(
-      {
-        Timestamp: entry.date.getTime() * 1_000_000,
-        Type: entry.tag || name,
-        Logger: name,
-        Hostname: host,
-        EnvVersion: "2.0",
-        Severity: SEVERITY[entry.type] ?? 6,
-        Pid: pid,
-        Fields: { msg: message, ...fields },
-      },
-      (_key, value) => (typeof value === "bigint" ? value.toString() : value),
-    );
+    const line = {
+      Timestamp: entry.date.getTime() * 1_000_000,
+      Type: entry.tag || name,
+      Logger: name,
+      Hostname: host,
+      EnvVersion: "2.0",
+      Severity: SEVERITY[entry.type] ?? 6,
+      Pid: pid,
+      Fields: { msg: message, ...fields },
+    };
+    // Top-level bigint fields are already strings; a replacer on every line is costly, so it is only
+    // used for the rare line with a bigint nested deeper (JSON.stringify throws a TypeError on those).
+    try {
+      return JSON.stringify(line);
+    } catch {
+      return JSON.stringify(line, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
+    }
   };
 }
 

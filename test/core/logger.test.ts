@@ -43,3 +43,12 @@ describe("logger", () => {
     expect(levelFromVerbosity(2, "error")).toBe("error");
   });
 });
+
+describe("logger bigint handling", () => {
+  test("bigints nested inside fields are written as strings", () => {
+    const lines: string[] = [];
+    const log = createLogger({ name: "x", level: "info", format: "json", write: (l) => lines.push(l) });
+    log.info("nested", { row: { uid: 9223372036854775807n } });
+    expect(JSON.parse(lines[0]!).Fields.row.uid).toBe("9223372036854775807");
+  });
+});
