@@ -58,26 +58,17 @@ interface Figures {
 async function runPurge(sql: Sql, repo: TokenserverRepository, urls: string[], maxPerLoop: number, concurrency: number, label: string): Promise<Figures> {
   await seed(sql, repo, urls);
   let deletes = 0;
-  const startedAt = new Map<bigint, number>();
   const latencies: number[] = [];
   const storage = createStorageDeleter({ secret: SECRET, timeoutMs: 60_000, maxAttempts: 5, metrics: noopMetrics, log });
-  const timedRepo: TokenserverRepository = {
-    ...repo,
-    async deleteUserRecord(uid) {
-      await repo.deleteUserRecord(uid);
-      const t = startedAt.get(uid);
-      if (t !== undefined) latencies.push(performance.now() - t);
-    },
-  };
   const started = performance.now();
   const result = await purgeOldRecords(
     {
-      repo: timedRepo, metrics: noopMetrics, log, out: () => {},
-      deleteStorage: async (row, node) => {
-        startedAt.set(row.uid, performance.now());
+      repo, metrics: noopMetrics, log, out: () => {},
+      deleteStorage: (row, node) => {
         deletes += 1;
-        return await storage(row, node);
+        return storage(row, node);
       },
+      onRowDone: (_uid, purged, ms) => void (purged && latencies.push(ms)),
     },
     { gracePeriod: 0, maxPerLoop, maxOffset: 0, maxRecords: 0, concurrency, dryrun: false, force: false, ledger: false },
   );
@@ -107,13 +98,14 @@ async function baseline(urls: string[], concurrency: number): Promise<number> {
 }
 
 const cluster = await startCluster();
-const sql = createSql(cluster.url, { max: 6 });
+const POOL = Number(process.env.BENCH_POOL ?? 6);
+const sql = createSql(cluster.url, { max: POOL });
 try {
   await migrate(sql, TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS);
   const repo = createTokenserverRepository(sql);
   console.log("purge-old-records benchmark");
   console.log(`  workload   ${ROWS} replaced rows across 2 storage nodes (separate process, Hawk + token verified)`);
-  console.log(`  database   throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off), pool 6`);
+  console.log(`  database   throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off), pool ${POOL}`);
   const report = (f: Figures, base: number) =>
     console.log(
       `  ${f.label.padEnd(30)} ${(f.rows / f.seconds).toFixed(0).padStart(6)} rows/s  ${(f.deletes / f.seconds).toFixed(0).padStart(6)} DELETEs/s  ` +

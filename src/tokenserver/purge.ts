@@ -52,6 +52,8 @@ export interface PurgeDeps {
   monotonic?: () => number;
   /** Wall clock in ms, for the claim cut-off. */
   now?: () => number;
+  /** After each row: whether it was purged, and ms from the start of its work to its end (benchmarks). */
+  onRowDone?: (uid: bigint, purged: boolean, ms: number) => void;
 }
 
 export interface PurgeResult {
@@ -129,8 +131,12 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
     if (options.ledger && !options.dryrun) await appendLedgerEntry(repo.sql, entry);
   };
 
-  /** The original per-row body: branches, metrics and logs in its order. */
-  const handleRow = async (row: OldUserRecord): Promise<void> => {
+  // delete_user_record: with claims, deleted and released together (purge-claims.ts).
+  const deleteRecord = (uid: bigint) => (claims ? claims.complete(uid) : repo.deleteUserRecord(uid));
+
+  /** The original per-row body: branches, metrics and logs in its order. Resolves true once the row's
+   * claim is released (it was deleted); false when the claim is still held. */
+  const handleRow = async (row: OldUserRecord): Promise<boolean> => {
     let action: PurgeAction = "skip";
     let httpStatus: number | undefined;
     try {
@@ -139,7 +145,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         log.info(`Deleting user record for uid ${row.uid} on row.node`);
         if (!options.dryrun) {
           metrics.incr("delete_user", 1, { type: "nodeless" });
-          await repo.deleteUserRecord(row.uid);
+          await deleteRecord(row.uid);
         }
       } else if (!row.downed) {
         action = "purge";
@@ -147,7 +153,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         if (!options.dryrun) {
           httpStatus = (await deps.deleteStorage(row, row.node)).status;
           metrics.incr("delete_data");
-          await repo.deleteUserRecord(row.uid);
+          await deleteRecord(row.uid);
           metrics.incr("delete_user", 1, { type: "not_down" });
         }
       } else if (options.force) {
@@ -159,7 +165,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
             httpStatus = (await deps.deleteStorage(row, options.overrideNode || row.node)).status;
             metrics.incr("delete_data", 1, { type: "force" });
           }
-          await repo.deleteUserRecord(row.uid);
+          await deleteRecord(row.uid);
           metrics.incr("delete_data", 1, { type: "force" }); // sic: the original counts delete_data twice here
         }
       }
@@ -168,6 +174,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
       else if (action !== "nodeless") done += 1;
       if (options.dryrun) deps.out(JSON.stringify({ uid: jsonUid(row.uid), node: row.node, action }));
       else if (action !== "skip") await ledger({ uid: row.uid, node: row.node, action, outcome: "purged", httpStatus });
+      return action !== "skip";
     } catch (error) {
       if (action === "purge" || action === "force") countable -= 1; // a failed row does not count
       result.failed += 1;
@@ -187,6 +194,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
           httpStatus: error instanceof StorageDeleteError ? error.status : undefined, reason,
         }).catch((ledgerError) => log.error(`Failed to record the failure of uid ${row.uid}`, { error: ledgerError }));
       }
+      return false;
     }
   };
 
@@ -203,10 +211,12 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
     while (lane.running < options.concurrency && lane.queue.length > 0) {
       const row = lane.queue.shift()!;
       lane.running += 1;
-      void handleRow(row).finally(async () => {
+      const startedAt = monotonic();
+      void handleRow(row).then(async (released) => {
+        deps.onRowDone?.(row.uid, released, monotonic() - startedAt);
         lane.running -= 1;
         inHand.delete(row.uid);
-        if (claims) await claims.release(row.uid).catch((error) => log.warn("Could not release a row claim", { error }));
+        if (claims && !released) await claims.release(row.uid).catch((error) => log.warn("Could not release a row claim", { error }));
         pump(key);
         notifySettled();
       });
@@ -219,7 +229,11 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
   // it busy while the next fetch and claim run, not so much that one slow node hoards the backlog.
   const fullLane = Math.max(2 * options.concurrency, Math.ceil(options.maxPerLoop / 2));
   const saturatedNodes = () => [...lanes].filter(([key, l]) => key !== "" && l.queue.length >= fullLane).map(([key]) => key);
-  const waitingRows = () => [...lanes].reduce((sum, [key, l]) => sum + (saturatedNodes().includes(key) ? 0 : l.queue.length), 0);
+  const waitingRows = () => {
+    let waiting = 0;
+    for (const [key, lane] of lanes) if (key === "" || lane.queue.length < fullLane) waiting += lane.queue.length;
+    return waiting;
+  };
   const drain = async () => {
     while (rowsInHand() > 0) await nextSettle();
   };
@@ -247,7 +261,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
   };
 
   try {
-    if (!options.dryrun) claims = await createRowClaims(repo.sql);
+    if (!options.dryrun) claims = await createRowClaims(repo.sql, { service: await repo.serviceId(), freeSlots: repo.spannerNodeId === null });
     backlog = await repo.countOldUserRecords(grace);
     metrics.gauge("purge.backlog.size", Number(backlog));
     let previousUids: Set<bigint> | null = null;

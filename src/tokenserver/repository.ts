@@ -87,6 +87,8 @@ export type NodeChanges = Partial<{
 
 export interface TokenserverRepository {
   readonly sql: Sql;
+  /** SYNC_TOKENSERVER__SPANNER_NODE_ID when set: that node takes everyone and its load is not tracked. */
+  readonly spannerNodeId: string | null;
   serviceId(): Promise<number>;
   checkSchema(): Promise<void>;
   getUser(email: string): Promise<TokenserverUser | null>;
@@ -418,6 +420,7 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
 
   return {
     sql,
+    spannerNodeId,
     serviceId,
     getNodeId,
     getBestNode,

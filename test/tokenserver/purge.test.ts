@@ -565,7 +565,7 @@ describe("our additions", () => {
 
   test("a row another instance holds is left to it: no request, not deleted, counted as held elsewhere", async () => {
     const uids = await replacedRows(3);
-    const other = await createRowClaims(db.sql); // another instance's session
+    const other = await createRowClaims(db.sql, { service: await db.repo.serviceId(), freeSlots: true }); // another instance's session
     expect(await other.claim([uids[1]!], BigInt(Date.now()) + 1_000_000n)).toEqual(new Set([uids[1]!]));
     const result = await purge({ gracePeriod: 0 });
     expect(result.heldElsewhere).toBe(1);
