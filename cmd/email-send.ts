@@ -13,7 +13,8 @@ import { emailDatabaseUrl, emailSettings } from "../src/email/config.ts";
 import { startMessageDataSweep } from "../src/email/message-data.ts";
 import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts";
 import { buildProviderTable, resolveProvider } from "../src/email/providers/registry.ts";
-import { waitForEmailSchema } from "../src/email/schema-check.ts";
+import { checkEmailSchema } from "../src/email/schema-check.ts";
+import { waitForDatabase } from "../src/db/wait-ready.ts";
 import { createEmailApp } from "../src/email/send-api.ts";
 import type { VersionInfo } from "../src/http/dockerflow.ts";
 import { serve } from "../src/http/serve.ts";
@@ -53,7 +54,7 @@ const command = defineCommand({
     const sql = createSql(settings.databaseUrl, { max: 4, applicationName: "email-send" });
     let sweep: { stop(): void } | undefined;
     try {
-      await waitForEmailSchema(sql, log, shutdown.signal);
+      await waitForDatabase(() => checkEmailSchema(sql), log, shutdown.signal);
       if (shutdown.signal.aborted) return 0;
       const table = buildProviderTable(settings.providers, { log });
       const app = createEmailApp({

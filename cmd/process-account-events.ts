@@ -6,6 +6,7 @@ import { createMetrics } from "../src/core/metrics.ts";
 import { handleShutdownSignals } from "../src/core/shutdown.ts";
 import { VERSION } from "../src/core/version.ts";
 import { createSql } from "../src/db/client.ts";
+import { waitForDatabase } from "../src/db/wait-ready.ts";
 import { createMigrateCommand } from "../src/db/migrate-command.ts";
 import { createSqsClient, resolveQueueUrl } from "../src/sqs/client.ts";
 import { accountEventsSettings, type AccountEventsFlags } from "../src/tokenserver/account-events-config.ts";
@@ -13,7 +14,6 @@ import { processAccountEvents } from "../src/tokenserver/account-events.ts";
 import { tokenserverDbSettings } from "../src/tokenserver/config.ts";
 import { TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS } from "../src/tokenserver/migrations/index.ts";
 import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
-import { waitForSchema } from "../src/tokenserver/schema-check.ts";
 
 const command = defineCommand({
   meta: {
@@ -44,7 +44,7 @@ const command = defineCommand({
     const sqs = createSqsClient({ region: settings.awsRegion, endpoint: settings.sqsEndpoint });
     try {
       const repo = createTokenserverRepository(sql, { spannerNodeId: settings.db.spannerNodeId, capacityReleaseRate: settings.db.capacityReleaseRate });
-      await waitForSchema(repo, log, shutdown.signal);
+      await waitForDatabase(() => repo.checkSchema(), log, shutdown.signal);
       log.info(`Processing account events from ${settings.queue}`);
       const queueUrl = await resolveQueueUrl(sqs, settings.queue);
       await processAccountEvents(

@@ -7,6 +7,7 @@ import { createMetrics } from "../src/core/metrics.ts";
 import { handleShutdownSignals } from "../src/core/shutdown.ts";
 import { VERSION } from "../src/core/version.ts";
 import { createSql } from "../src/db/client.ts";
+import { waitForDatabase } from "../src/db/wait-ready.ts";
 import { createMigrateCommand } from "../src/db/migrate-command.ts";
 import { tokenserverDbSettings } from "../src/tokenserver/config.ts";
 import { PURGE_LEDGER_DOMAIN, PURGE_LEDGER_MIGRATIONS, TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS } from "../src/tokenserver/migrations/index.ts";
@@ -14,7 +15,6 @@ import { purgeSettings, type PurgeFlags } from "../src/tokenserver/purge-config.
 import { ledgerExists } from "../src/tokenserver/purge-ledger.ts";
 import { purgeOldRecords } from "../src/tokenserver/purge.ts";
 import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
-import { waitForSchema } from "../src/tokenserver/schema-check.ts";
 import { createStorageDeleter } from "../src/tokenserver/storage-delete.ts";
 
 const command = defineCommand({
@@ -61,7 +61,7 @@ const command = defineCommand({
     const sql = createSql(settings.db.databaseUrl, { max: Math.max(4, Math.ceil(settings.concurrency / 2)) + 1, applicationName: "purge-old-records" });
     try {
       const repo = createTokenserverRepository(sql, { spannerNodeId: settings.db.spannerNodeId, capacityReleaseRate: settings.db.capacityReleaseRate });
-      await waitForSchema(repo, log, stop);
+      await waitForDatabase(() => repo.checkSchema(), log, stop);
       if (settings.ledger && !(await ledgerExists(sql))) {
         log.error("--ledger needs the purge_ledger table: run `purge-old-records migrate` first");
         return 1;

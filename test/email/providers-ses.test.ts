@@ -1,5 +1,6 @@
 // The SES provider against a loopback server speaking the SES v2 REST-JSON wire format.
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { rejection } from "../support/email.ts";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
@@ -45,15 +46,6 @@ function provider(timeoutMs = 5_000, sender = { name: "Foo Bar", address: "a@a.c
   return { ses, capture };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<EmailError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EmailError);
-    return error as EmailError;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** The raw MIME the server received, decoded from the base64 Content.Raw.Data. */
 const rawMessage = (r: Received) => Buffer.from(r.body.Content!.Raw!.Data!, "base64").toString("utf8");

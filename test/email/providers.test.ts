@@ -1,6 +1,7 @@
 // Provider selection (upstream providers/test.rs), the mock, the CR/LF policy, and the two HTTPS
 // providers (Sendgrid, SocketLabs) against loopback servers speaking their wire formats.
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { rejection, outgoingEmail } from "../support/email.ts";
 import { EmailError } from "../../src/email/errors.ts";
 import { DEFAULT_PROVIDER_TIMEOUT_MS, runProviderCall } from "../../src/email/providers/call.ts";
 import { checkHeaderSafety } from "../../src/email/providers/header-safety.ts";
@@ -13,17 +14,8 @@ import { captureLog } from "../support/log.ts";
 
 const SENDER = { name: "Firefox Accounts", address: "accounts@firefox.com" };
 
-const email = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({ to: "foo@example.com", cc: [], subject: "bar", headers: {}, text: "baz", ...overrides });
+const email = outgoingEmail;
 
-async function rejection(promise: Promise<unknown>): Promise<EmailError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EmailError);
-    return error as EmailError;
-  }
-  throw new Error("expected a rejection");
-}
 
 function thrown(fn: () => unknown): EmailError {
   try {

@@ -1,6 +1,7 @@
 // The SMTP provider against a real SMTP server in process (smtp-server on port 0): the message as
 // received (headers, parts, non-ASCII subject), STARTTLS/implicit TLS with AUTH, and every failure path.
 import { afterEach, describe, expect, test } from "bun:test";
+import { rejection, outgoingEmail } from "../support/email.ts";
 import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
@@ -80,17 +81,8 @@ function smtp(port: number, overrides: Partial<SmtpProviderConfig> = {}, timeout
   return { provider, capture };
 }
 
-const email = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({ to: "foo@example.com", cc: [], subject: "bar", headers: {}, text: "baz", ...overrides });
+const email = outgoingEmail;
 
-async function rejection(promise: Promise<unknown>): Promise<EmailError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EmailError);
-    return error as EmailError;
-  }
-  throw new Error("expected a rejection");
-}
 
 const credentials = { user: "mailer", password: "s3cret" };
 const trustTestCa = { ca: CERT };

@@ -112,3 +112,19 @@ export const JSON_HEADERS = { "content-type": "application/json" };
 export async function postSend(app: TestApp["app"], body: string | Uint8Array, headers: Record<string, string> = JSON_HEADERS): Promise<Response> {
   return await app.request("/send", { method: "POST", headers, body });
 }
+
+/** An OutgoingEmail for provider tests: foo@example.com, subject "bar", text "baz", unless overridden. */
+export const outgoingEmail = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({
+  to: "foo@example.com", cc: [], subject: "bar", headers: {}, text: "baz", ...overrides,
+});
+
+/** The EmailError a provider call rejected with (fails the test when it resolved or threw something else). */
+export async function rejection(promise: Promise<unknown>): Promise<EmailError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof EmailError)) throw new Error(`expected an EmailError, got ${String(error)}`);
+    return error;
+  }
+  throw new Error("expected a rejection");
+}

@@ -7,7 +7,7 @@ import { createMockProvider } from "./mock.ts";
 import { PROVIDER_NAMES, type EmailProvider, type ProviderName, type Sender } from "./provider.ts";
 import { createSendgridProvider } from "./sendgrid.ts";
 import { createSesProvider } from "./ses.ts";
-import { createSmtpProvider } from "./smtp.ts";
+import { createSmtpProvider, type SmtpProviderConfig } from "./smtp.ts";
 import { createSocketLabsProvider } from "./socketlabs.ts";
 
 export interface ProviderSettings {
@@ -18,15 +18,7 @@ export interface ProviderSettings {
   ses?: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
   sendgrid?: { key: string; baseUrl?: string };
   socketlabs?: { serverId: number; key: string; baseUrl?: string };
-  smtp: {
-    host: string;
-    port: number;
-    credentials?: { user: string; password: string };
-    /** Implicit TLS. */
-    secure?: boolean;
-    requireTls?: boolean;
-    tls?: { rejectUnauthorized?: boolean; ca?: string };
-  };
+  smtp: Omit<SmtpProviderConfig, "sender">;
   /** Per provider call; DEFAULT_PROVIDER_TIMEOUT_MS when absent. */
   timeoutMs?: number;
 }

@@ -1,14 +1,14 @@
-// Tools check the tokenserver schema at start instead of migrating it. A database that is not up yet is
-// waited for (a deploy may start us first); a database without the schema is a clear, fatal error.
+// Tools check their schema at start instead of migrating it (DESIGN.md §4). A database that is not up
+// yet is waited for, with backoff (a deploy may start us first); any other failure of the check (a
+// missing table, say) is fatal and reaches the operator as it is.
 import { backoffDelay, sleep } from "../core/backoff.ts";
 import type { Logger } from "../core/logger.ts";
-import { isTransientDbError } from "../db/errors.ts";
-import type { TokenserverRepository } from "./repository.ts";
+import { isTransientDbError } from "./errors.ts";
 
-export async function waitForSchema(repo: TokenserverRepository, log: Logger, signal: AbortSignal): Promise<void> {
+export async function waitForDatabase(check: () => Promise<void>, log: Logger, signal: AbortSignal): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await repo.checkSchema();
+      await check();
       return;
     } catch (error) {
       if (!isTransientDbError(error) || signal.aborted) throw error;
