@@ -173,7 +173,12 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
       if (action === "skip") givenUp.add(row.uid);
       else if (action !== "nodeless") done += 1;
       if (options.dryrun) deps.out(JSON.stringify({ uid: jsonUid(row.uid), node: row.node, action }));
-      else if (action !== "skip") await ledger({ uid: row.uid, node: row.node, action, outcome: "purged", httpStatus });
+      else if (action !== "skip") {
+        // The row is purged whatever happens to its ledger entry; a failed entry is reported, not retried.
+        await ledger({ uid: row.uid, node: row.node, action, outcome: "purged", httpStatus }).catch((error) =>
+          log.error(`Failed to record the purge of uid ${row.uid} in the ledger`, { error }),
+        );
+      }
       return action !== "skip";
     } catch (error) {
       if (action === "purge" || action === "force") countable -= 1; // a failed row does not count
@@ -192,7 +197,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         await ledger({
           uid: row.uid, node: row.node, action, outcome: "failed",
           httpStatus: error instanceof StorageDeleteError ? error.status : undefined, reason,
-        }).catch((ledgerError) => log.error(`Failed to record the failure of uid ${row.uid}`, { error: ledgerError }));
+        }).catch((ledgerError) => log.error(`Failed to record the failure of uid ${row.uid} in the ledger`, { error: ledgerError }));
       }
       return false;
     }
