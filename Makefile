@@ -38,7 +38,8 @@ image: build
 	bash .ci/stage-image $(TOOL) build/image-$(TOOL)
 	bash .ci/chroot-check build/image-$(TOOL)/rootfs --help >/dev/null && echo "root filesystem runs --help in a scratch-like chroot"
 	if docker info >/dev/null 2>&1; then docker build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . ; \
-	else echo "no Docker daemon here: root filesystem staged in build/image-$(TOOL); prove it with .ci/chroot-check"; fi
+	elif command -v podman >/dev/null 2>&1; then podman --storage-driver vfs build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . && bash .ci/podman-image-check fxa-ops/$(TOOL); \
+	else echo "no Docker daemon or podman here: root filesystem staged in build/image-$(TOOL) and checked in a chroot"; fi
 
 # Run one tool from source: make dev TOOL=process-account-events ARGS="--help"
 dev: setup
