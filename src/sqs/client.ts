@@ -11,7 +11,7 @@ export interface SqsClientOptions {
 export function createSqsClient(options: SqsClientOptions): SQSClient {
   return new SQSClient({
     // An emulator does not care about the region, but the SDK refuses to sign without one.
-    region: options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? "us-east-1") : undefined),
+    region: options.region ?? (options.endpoint ? "us-east-1" : undefined),
     endpoint: options.endpoint,
     maxAttempts: 1, // our consumer loop owns retries and backoff
   });

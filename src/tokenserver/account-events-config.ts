@@ -41,7 +41,8 @@ export function accountEventsSettings(flags: AccountEventsFlags, verbosity: numb
   return {
     ...parsed,
     dbPoolSize: dbPoolSize(parsed.concurrency),
-    awsRegion: flags.aws_region || undefined,
+    // The SDK reads AWS_REGION itself; it is read here too so an emulator endpoint keeps the region given.
+    awsRegion: flags.aws_region || env.AWS_REGION || undefined,
     sqsEndpoint: env.AWS_ENDPOINT_URL_SQS || undefined,
     drain: Boolean(flags.drain),
     db: tokenserverDbSettings(env),
