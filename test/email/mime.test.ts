@@ -12,7 +12,7 @@ import {
   truncateHeaderValue,
   type MimeMessage,
 } from "../../src/email/mime.ts";
-import { decodeQuotedPrintable, leafParts, partText, readEntity, readParts } from "../fixtures/email/mime-reader.ts";
+import { decodeQuotedPrintable, leafParts, partText, readEntity, readParts } from "../support/mime-reader.ts";
 
 const sender = (text: string) => {
   const m = /^(.*) <(.*)>$/.exec(text);

@@ -11,7 +11,7 @@ import type { EmailProvider, OutgoingEmail } from "../../src/email/providers/pro
 import { createSesProvider } from "../../src/email/providers/ses.ts";
 import { createSmtpProvider } from "../../src/email/providers/smtp.ts";
 import { captureLog } from "../support/log.ts";
-import { readEntity, type MimeEntity } from "../fixtures/email/mime-reader.ts";
+import { readEntity, type MimeEntity } from "../support/mime-reader.ts";
 
 const BREAKS = ["\r\n", "\n", "\r", "\r\n\r\n", "\n\n", "\r\r", "\0", "\r\0\n", "\r\n ", "\r\n\t", "\n ", "\0\r\n"];
 const LOOK_ALIKES = [

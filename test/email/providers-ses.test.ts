@@ -6,7 +6,7 @@ import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
 import { createSesProvider } from "../../src/email/providers/ses.ts";
 import { captureLog } from "../support/log.ts";
-import { leafParts, partText, readEntity } from "../fixtures/email/mime-reader.ts";
+import { leafParts, partText, readEntity } from "../support/mime-reader.ts";
 
 interface Received {
   method: string;

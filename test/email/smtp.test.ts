@@ -9,7 +9,7 @@ import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
 import { createSmtpProvider, replyCode, type SmtpProviderConfig } from "../../src/email/providers/smtp.ts";
 import { captureLog } from "../support/log.ts";
-import { leafParts, partText, readEntity } from "../fixtures/email/mime-reader.ts";
+import { leafParts, partText, readEntity } from "../support/mime-reader.ts";
 
 // A throwaway self-signed pair for localhost/127.0.0.1, committed for tests only.
 const KEY = readFileSync(new URL("../fixtures/email/test-only-smtp-key.pem", import.meta.url), "utf8");
