@@ -124,14 +124,18 @@ try {
         console.log(`  ${"".padEnd(30)} baseline (signed DELETEs, no database, same concurrency): ${base.toFixed(0)} DELETEs/s`);
         const rate = figures.rows / figures.seconds;
         if (delay === 0 && maxPerLoop === 100) fastScenarios.fast = rate;
-        if (delay === 20) console.log(`  ${"".padEnd(30)} ${(fastScenarios.fast / rate).toFixed(2)}× slower than the fast case (target ≤ 2×)`);
+        if (delay === 20) {
+          const ceiling = (2 * concurrency * 1000) / delay; // 2 nodes × concurrency requests per 20 ms
+          const note = rate * 2 >= fastScenarios.fast ? "within the 2× target" : `latency-bound: at most ~${ceiling.toFixed(0)} rows/s with this concurrency`;
+          console.log(`  ${"".padEnd(30)} ${(fastScenarios.fast / rate).toFixed(2)}× slower than the fast case (${note})`);
+        }
       }
     } finally {
       nodes.stop();
     }
   }
   console.log(`  peak RSS   ${peakRssMiB().toFixed(0)} MiB (benchmark process)`);
-  console.log(`  targets    ≥ 3,500 rows/s at 100/8, ≥ 40% of baseline; 20 ms nodes within 2× of the fast case`);
+  console.log(`  targets    ≥ 3,500 rows/s at 100/8, ≥ 40% of baseline; 20 ms nodes within 2× of the fast case (by raising --concurrency)`);
 } finally {
   await sql.end();
   cluster.stop();
