@@ -8,6 +8,7 @@ import { insertBounce } from "../../src/email/bounce-store.ts";
 import { compiledTool } from "../support/compiled.ts";
 import { createEmailTestDb } from "../support/email.ts";
 import { createTestDatabase } from "../support/postgres.ts";
+import { waitFor } from "../support/wait.ts";
 
 const tool = compiledTool("email-send");
 const db = await createEmailTestDb();
@@ -158,7 +159,7 @@ describe("the compiled email-send binary", () => {
       const inFlight = send(server.port, { to: "late@example.com", provider: "smtp" });
       await held.seen;
       server.child.kill("SIGTERM");
-      await Bun.sleep(200);
+      await waitFor(() => server.lines.some((l) => l.Fields.msg === "Received SIGTERM; finishing in-flight requests"), "the SIGTERM to be seen");
       expect(server.child.exitCode).toBeNull(); // still waiting for the in-flight request
       held.release();
       const late = await inFlight;

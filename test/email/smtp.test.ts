@@ -83,6 +83,24 @@ function smtp(port: number, overrides: Partial<SmtpProviderConfig> = {}, timeout
 
 const email = outgoingEmail;
 
+/** A TCP server that accepts connections and never greets; closed after the file's tests. */
+async function silentServer(onConnection?: () => void): Promise<number> {
+  const sockets: Socket[] = [];
+  const silent: Server = createServer((socket) => {
+    sockets.push(socket);
+    onConnection?.();
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  running.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        silent.close(() => resolve());
+      }),
+  });
+  return (silent.address() as AddressInfo).port;
+}
+
 
 const credentials = { user: "mailer", password: "s3cret" };
 const trustTestCa = { ca: CERT };
@@ -263,17 +281,8 @@ describe("SMTP provider: failures", () => {
   });
 
   test("a server that never answers → timeout → Internal", async () => {
-    const sockets: Socket[] = [];
-    const silent: Server = createServer((socket) => void sockets.push(socket)); // accepts, never greets
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    running.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          silent.close(() => resolve());
-        }),
-    });
-    const { provider, capture } = smtp((silent.address() as AddressInfo).port, {}, 300);
+    const port = await silentServer();
+    const { provider, capture } = smtp(port, {}, 300);
     const started = performance.now();
     const error = await rejection(provider.send(email()));
     expect(error.status).toBe(500);
@@ -283,19 +292,9 @@ describe("SMTP provider: failures", () => {
   });
 
   test("the caller's signal aborts a send", async () => {
-    const sockets: Socket[] = [];
-    const silent: Server = createServer((socket) => void sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    running.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          silent.close(() => resolve());
-        }),
-    });
     const controller = new AbortController();
-    const pending = smtp((silent.address() as AddressInfo).port).provider.send(email(), { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
+    const port = await silentServer(() => controller.abort()); // the caller gives up once connected
+    const pending = smtp(port).provider.send(email(), { signal: controller.signal });
     expect((await rejection(pending)).message).toBe("smtp request was aborted");
   });
 

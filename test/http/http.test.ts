@@ -24,9 +24,12 @@ describe("serve (the runtime adapter)", () => {
   test("port 0 binds a free port; the peer address reaches the handler; stop() lets in-flight requests finish", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const slowStarted = new Promise<void>((resolve) => (entered = resolve));
     const app = new Hono<{ Bindings: ServerEnv }>()
       .get("/peer", (c) => c.text(c.env.peer?.() ?? "?"))
       .get("/slow", async (c) => {
+        entered();
         await gate;
         return c.text("finished");
       });
@@ -35,13 +38,12 @@ describe("serve (the runtime adapter)", () => {
     const base = `http://127.0.0.1:${server.port}`;
     expect(await (await fetch(`${base}/peer`)).text()).toBe("127.0.0.1");
     const slow = fetch(`${base}/slow`).then((r) => r.text());
-    await Bun.sleep(50);
+    await slowStarted; // the request is in flight
     const stopped = server.stop();
     let stoppedYet = false;
     void stopped.then(() => (stoppedYet = true));
-    await Bun.sleep(50);
-    expect(stoppedYet).toBe(false); // still waiting for /slow
     await expect(fetch(`${base}/peer`)).rejects.toThrow(); // no new connections
+    expect(stoppedYet).toBe(false); // still waiting for /slow
     release();
     expect(await slow).toBe("finished");
     await stopped;
