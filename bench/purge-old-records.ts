@@ -63,7 +63,7 @@ async function runPurge(sql: Sql, repo: TokenserverRepository, urls: string[], m
   const started = performance.now();
   const result = await purgeOldRecords(
     {
-      repo, metrics: noopMetrics, log, out: () => {},
+      sql, repo, metrics: noopMetrics, log, out: () => {},
       deleteStorage: (row, node) => {
         deletes += 1;
         return storage(row, node);

@@ -8,6 +8,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * An expected failure of the setup that the operator fixes (a missing schema, a database that never
+ * answered): reported as one line naming the problem and the fix, without a stack trace (exit 1).
+ */
+export class SetupError extends Error {
+  override name = "SetupError";
+}
+
 /** A failure that should go away on its own (database down, timeout): retry later, lose nothing. */
 export class TransientError extends Error {
   override name = "TransientError";

@@ -1,5 +1,6 @@
 // The service checks the email schema at start instead of migrating it (DESIGN.md §4; the waiting for
 // a database that is not up yet is src/db/wait-ready.ts).
+import { SetupError } from "../core/errors.ts";
 import type { Sql } from "../db/client.ts";
 
 const TABLES = ["email_bounces", "email_message_data"] as const;
@@ -14,6 +15,6 @@ export async function missingEmailTables(sql: Sql): Promise<string[]> {
 export async function checkEmailSchema(sql: Sql): Promise<void> {
   const missing = await missingEmailTables(sql);
   if (missing.length > 0) {
-    throw new Error(`email schema not found: missing table(s) ${missing.join(", ")} (run \`email-send migrate\` against a development database)`);
+    throw new SetupError(`email schema not found: missing table(s) ${missing.join(", ")} (run \`email-send migrate\` against a development database)`);
   }
 }

@@ -1,55 +1,47 @@
-// Settings of process-account-events, from its flags and the environment.
+// Settings of process-account-events, from its flags and the environment. Defaults live in the args
+// (cmd/process-account-events.ts); this checks the values and adds the environment.
 import { z } from "zod";
-import { intText, loggingSettings, metricsSettings, parseSettings, type Env, type LoggingSettings, type MetricsSettings } from "../core/config.ts";
-import { tokenserverDbSettings, type TokenserverDbSettings } from "./config.ts";
+import { intText, parseSettings } from "../core/config.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool.ts";
+import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
+import { tokenserverDbSettings } from "./config.ts";
 
-export interface AccountEventsSettings {
-  queue: string;
-  /** Database connections: fewer than handlers, so postgres.js pipelines statements per connection. */
-  dbPoolSize: number;
-  awsRegion?: string;
-  sqsEndpoint?: string;
-  queueWaitTime: number;
-  concurrency: number;
-  drain: boolean;
-  db: TokenserverDbSettings;
-  logging: LoggingSettings;
-  metrics: MetricsSettings;
-}
-
+/** The flags this reads, besides the common and database ones. */
 export interface AccountEventsFlags {
-  queue_name: string;
-  aws_region?: string;
-  queue_wait_time?: string;
-  concurrency?: string;
-  drain?: boolean;
-  human_logs?: boolean;
-  metric_host?: string;
-  metric_port?: string;
+  queueName: string;
+  awsRegion: string | undefined;
+  queueWaitTime: string;
+  concurrency: string;
+  drain: boolean | undefined;
 }
 
-export function accountEventsSettings(flags: AccountEventsFlags, verbosity: number, env: Env): AccountEventsSettings {
+type Input = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: AccountEventsFlags };
+
+export function accountEventsSettings(input: Input) {
+  const { flags, env, label } = input;
   const parsed = parseSettings(
     z.object({
       queue: z.string().min(1),
       queueWaitTime: intText({ min: 0, max: 20 }),
       concurrency: intText({ min: 1, max: 1000 }),
     }),
-    { queue: flags.queue_name, queueWaitTime: flags.queue_wait_time ?? "20", concurrency: flags.concurrency ?? "8" },
-    { queue: "QUEUE_NAME", queueWaitTime: "--queue-wait-time", concurrency: "--concurrency" },
+    { queue: flags.queueName, queueWaitTime: flags.queueWaitTime, concurrency: flags.concurrency },
+    { queue: label("queueName"), queueWaitTime: label("queueWaitTime"), concurrency: label("concurrency") },
   );
+  const db = tokenserverDbSettings(env);
+  // The SDK reads AWS_REGION itself; it is read here too so an emulator endpoint keeps the region given.
+  const region = flags.awsRegion || env.AWS_REGION || undefined;
   return {
     ...parsed,
-    dbPoolSize: dbPoolSize(parsed.concurrency),
-    // The SDK reads AWS_REGION itself; it is read here too so an emulator endpoint keeps the region given.
-    awsRegion: flags.aws_region || env.AWS_REGION || undefined,
-    sqsEndpoint: env.AWS_ENDPOINT_URL_SQS || undefined,
     drain: Boolean(flags.drain),
-    db: tokenserverDbSettings(env),
-    logging: loggingSettings({ verbosity, humanLogs: flags.human_logs }, env),
-    metrics: metricsSettings({ metricHost: flags.metric_host, metricPort: flags.metric_port }, env, "tokenserver"),
+    db,
+    ...commonSettings(input, "tokenserver"),
+    database: databaseSettings(input, { url: db.databaseUrl, poolSize: dbPoolSize(parsed.concurrency) }),
+    sqs: { region, endpoint: env.AWS_ENDPOINT_URL_SQS || undefined },
   };
 }
+
+export type AccountEventsSettings = ReturnType<typeof accountEventsSettings>;
 
 /**
  * One connection per four handlers (at least two). Measured on 2 cores: a pool as large as the handler

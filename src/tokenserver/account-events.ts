@@ -4,10 +4,13 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffPolicy } from "../core/backoff.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
+import type { ToolContext } from "../core/tool.ts";
+import { resolveQueueUrl } from "../sqs/client.ts";
 import { runConsumer, type ConsumerObserver } from "../sqs/consumer.ts";
+import type { AccountEventsSettings } from "./account-events-config.ts";
 import { decodeAccountEvent, type AccountEvent } from "./account-event.ts";
 import { pythonRepr } from "./python-text.ts";
-import type { TokenserverRepository } from "./repository.ts";
+import { createTokenserverRepository, type TokenserverRepository } from "./repository.ts";
 
 export type AccountEventOutcome = AccountEvent["kind"];
 
@@ -125,4 +128,17 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
     report();
   }
   return counts;
+}
+
+/** The `process-account-events` tool: consume the queue named in the settings until stopped or drained. */
+export async function runAccountEventsTool(ctx: ToolContext<AccountEventsSettings>): Promise<void> {
+  const { settings, log } = ctx;
+  log.info("Starting up..");
+  const repo = createTokenserverRepository(ctx.sql, { spannerNodeId: settings.db.spannerNodeId, capacityReleaseRate: settings.db.capacityReleaseRate });
+  log.info(`Processing account events from ${settings.queue}`);
+  const queueUrl = await resolveQueueUrl(ctx.sqs, settings.queue);
+  await processAccountEvents(
+    { sqs: ctx.sqs, repo, metrics: ctx.metrics, log },
+    { queueUrl, waitTimeSeconds: settings.queueWaitTime, concurrency: settings.concurrency, drain: settings.drain, signal: ctx.signal },
+  );
 }

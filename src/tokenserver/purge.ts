@@ -11,6 +11,7 @@
 // - --max-records counts purged rows across the whole run; --dryrun writes nothing at all (it pages by
 //   uid and reads the active record without get_user's allocation) and reports each row's action.
 import type { Logger } from "../core/logger.ts";
+import type { Sql } from "../db/client.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { createRowClaims, type RowClaims } from "./purge-claims.ts";
 import { appendLedgerEntry, type LedgerEntry } from "./purge-ledger.ts";
@@ -41,6 +42,8 @@ export interface PurgeOptions {
 }
 
 export interface PurgeDeps {
+  /** For the row claims and the ledger (the repository keeps its client to itself). */
+  sql: Sql;
   repo: TokenserverRepository;
   deleteStorage: StorageDeleter;
   metrics: Metrics;
@@ -128,7 +131,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
   const maxRecordsReached = () => options.maxRecords > 0 && countable >= options.maxRecords;
 
   const ledger = async (entry: LedgerEntry) => {
-    if (options.ledger && !options.dryrun) await appendLedgerEntry(repo.sql, entry);
+    if (options.ledger && !options.dryrun) await appendLedgerEntry(deps.sql, entry);
   };
 
   // delete_user_record: with claims, deleted and released together (purge-claims.ts).
@@ -266,7 +269,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
   };
 
   try {
-    if (!options.dryrun) claims = await createRowClaims(repo.sql, { service: await repo.serviceId(), freeSlots: repo.spannerNodeId === null });
+    if (!options.dryrun) claims = await createRowClaims(deps.sql, { service: await repo.serviceId(), freeSlots: repo.spannerNodeId === null });
     backlog = await repo.countOldUserRecords(grace);
     metrics.gauge("purge.backlog.size", Number(backlog));
     let previousUids: Set<bigint> | null = null;

@@ -1,7 +1,9 @@
 // The shared tokenserver DB layer: a port of syncstorage-rs tools/tokenserver/database.py with the same
 // semantics (spec/tokenserver.md §2), on PostgreSQL through postgres.js. Every statement autocommits on its
 // own (the original runs in AUTOCOMMIT mode), so multi-statement methods are not atomic, as upstream.
+import { SetupError } from "../core/errors.ts";
 import type { Sql } from "../db/client.ts";
+import { isTransientDbError } from "../db/errors.ts";
 import * as q from "./queries.ts";
 import {
   MAX_GENERATION,
@@ -86,7 +88,6 @@ export type NodeChanges = Partial<{
 }>;
 
 export interface TokenserverRepository {
-  readonly sql: Sql;
   /** SYNC_TOKENSERVER__SPANNER_NODE_ID when set: that node takes everyone and its load is not tracked. */
   readonly spannerNodeId: string | null;
   serviceId(): Promise<number>;
@@ -419,7 +420,6 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
   }
 
   return {
-    sql,
     spannerNodeId,
     serviceId,
     getNodeId,
@@ -435,7 +435,7 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
     async checkSchema() {
       const missing = await q.missingTables(sql);
       if (missing.length > 0) {
-        throw new Error(
+        throw new SetupError(
           `tokenserver schema not found: missing table(s) ${missing.join(", ")} ` +
             "(point the tool at a tokenserver database, or run its migrate command in development)",
         );
@@ -443,7 +443,8 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
       try {
         await q.probeColumns(sql);
       } catch (error) {
-        throw new Error(`tokenserver schema does not match syncstorage-rs: ${(error as Error).message}`, {
+        if (isTransientDbError(error)) throw error; // not the schema: the database went away; wait for it
+        throw new SetupError(`tokenserver schema does not match syncstorage-rs: ${(error as Error).message}`, {
           cause: error,
         });
       }

@@ -40,7 +40,9 @@ export interface StorageDeleteOptions {
   metrics: Metrics;
   log: Logger;
   httpDelete?: HttpDelete;
-  sleep?: (ms: number) => Promise<void>;
+  /** Cancels requests and back-off waits in flight (the stop bound is nearly used up). */
+  abandon?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
 }
 
@@ -55,7 +57,7 @@ const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 30_000 };
 
 export function createStorageDeleter(options: StorageDeleteOptions): StorageDeleter {
   const send = options.httpDelete ?? defaultHttpDelete;
-  const sleep = options.sleep ?? ((ms: number) => defaultSleep(ms));
+  const sleep = options.sleep ?? defaultSleep;
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   return async (row, node) => {
     for (let attempt = 1; ; attempt += 1) {
@@ -66,7 +68,7 @@ export function createStorageDeleter(options: StorageDeleteOptions): StorageDele
         if (error instanceof InvalidClientStateError) throw new StorageDeleteError("unknown", error.message, undefined, { cause: error });
         throw error;
       }
-      const status = await send(request.url, request.headers, options.timeoutMs);
+      const status = await send(request.url, request.headers, options.timeoutMs, options.abandon);
       if (status < 400 || status === 404) return { status, attempts: attempt };
       options.metrics.incr("error.gone");
       const reason: FailureReason = status >= 500 ? "http_5xx" : "http_4xx";
@@ -76,7 +78,8 @@ export function createStorageDeleter(options: StorageDeleteOptions): StorageDele
       }
       const delay = backoffDelay(policy, attempt - 1, options.random);
       options.log.info(`Backing off storage delete for uid ${row.uid} for ${(delay / 1000).toFixed(1)}s (${message})`);
-      await sleep(delay);
+      await sleep(delay, options.abandon);
+      if (options.abandon?.aborted) throw new StorageDeleteError(reason, `${message}; not retried: the tool is stopping`, status);
     }
   };
 }

@@ -4,7 +4,8 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 
-export type HttpDelete = (url: string, headers: Record<string, string>, timeoutMs: number) => Promise<number>;
+/** `signal` cancels the request (a stop that ran out of time); it fails as a timeout would. */
+export type HttpDelete = (url: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal) => Promise<number>;
 
 /** Why a request produced no status: the original's `timeout` and `connect` failure reasons. */
 export class TransportError extends Error {
@@ -18,10 +19,11 @@ export class TransportError extends Error {
   }
 }
 
-const fetchDelete: HttpDelete = async (url, headers, timeoutMs) => {
+const fetchDelete: HttpDelete = async (url, headers, timeoutMs, signal) => {
   let response: Response;
   try {
-    response = await fetch(url, { method: "DELETE", headers, signal: AbortSignal.timeout(timeoutMs) });
+    const deadline = AbortSignal.timeout(timeoutMs);
+    response = await fetch(url, { method: "DELETE", headers, signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === "TimeoutError" || name === "AbortError") throw new TransportError("timeout", `no response within ${timeoutMs} ms`, { cause: error });
@@ -32,7 +34,7 @@ const fetchDelete: HttpDelete = async (url, headers, timeoutMs) => {
   return response.status;
 };
 
-const nodeDelete: HttpDelete = (url, headers, timeoutMs) =>
+const nodeDelete: HttpDelete = (url, headers, timeoutMs, signal) =>
   new Promise((resolve, reject) => {
     const target = new URL(url);
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
@@ -42,6 +44,7 @@ const nodeDelete: HttpDelete = (url, headers, timeoutMs) =>
       res.on("error", () => resolve(res.statusCode ?? 0));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new TransportError("timeout", `no response within ${timeoutMs} ms`)));
+    signal?.addEventListener("abort", () => req.destroy(new TransportError("timeout", "cancelled: the tool is stopping")), { once: true });
     req.on("error", (error) => reject(error instanceof TransportError ? error : new TransportError("connect", error.message, { cause: error })));
     req.end();
   });

@@ -46,7 +46,7 @@ try {
   const user = await repo.allocateUser("deno@example.com", { clientState: "aa" });
   await repo.replaceUserRecord(user.uid);
   const result = await purgeOldRecords(
-    { repo, metrics: noopMetrics, log, out: () => {}, deleteStorage: createStorageDeleter({ secret: SECRET, timeoutMs: 10_000, maxAttempts: 1, metrics: noopMetrics, log }) },
+    { sql, repo, metrics: noopMetrics, log, out: () => {}, deleteStorage: createStorageDeleter({ secret: SECRET, timeoutMs: 10_000, maxAttempts: 1, metrics: noopMetrics, log }) },
     { gracePeriod: 0, maxPerLoop: 10, maxOffset: 0, maxRecords: 0, concurrency: 1, dryrun: false, force: false, ledger: false },
   );
   const left = (await repo.getUserRecords("deno@example.com")).length;

@@ -8,6 +8,7 @@ import { SMTPServer } from "smtp-server";
 import { EmailError } from "../../src/email/errors.ts";
 import { buildMultipartMime, truncateHeaderValue } from "../../src/email/mime.ts";
 import type { EmailProvider, OutgoingEmail } from "../../src/email/providers/provider.ts";
+import { createSesClient, createSmtpTransport } from "../../src/email/providers/clients.ts";
 import { createSesProvider } from "../../src/email/providers/ses.ts";
 import { createSmtpProvider } from "../../src/email/providers/smtp.ts";
 import { captureLog } from "../support/log.ts";
@@ -95,10 +96,8 @@ describe("SES raw MIME", () => {
     });
     afterAll(() => server.stop(true));
     const { log } = captureLog("error");
-    const ses = createSesProvider(
-      { sender: SENDER, region: "us-east-1", endpoint: `http://127.0.0.1:${server.port}`, credentials: { accessKeyId: "AKID", secretAccessKey: "s" } },
-      { log, timeoutMs: 10_000 },
-    );
+    const client = createSesClient({ region: "us-east-1", endpoint: `http://127.0.0.1:${server.port}`, credentials: { accessKeyId: "AKID", secretAccessKey: "s" } }, 10_000);
+    const ses = createSesProvider({ sender: SENDER }, { log, timeoutMs: 10_000, client });
 
     for (const target of ["subject", "header"] as const) {
       test(`${target}: refused with a raw break, otherwise exactly the expected fields`, async () => {
@@ -152,7 +151,8 @@ describe("SMTP message as received", () => {
 
   test("baseline", async () => {
     await listening;
-    smtp = createSmtpProvider({ sender: SENDER, host: "127.0.0.1", port: (server.server.address() as AddressInfo).port }, { log, timeoutMs: 10_000 });
+    const transport = createSmtpTransport({ host: "127.0.0.1", port: (server.server.address() as AddressInfo).port }, 10_000);
+    smtp = createSmtpProvider({ sender: SENDER }, { log, timeoutMs: 10_000, transport });
     expect(await smtp.send(email({ to: "baseline@example.com", headers: { "X-Uid": "u" } }))).toBe("250");
     expected = fieldNames(readEntity(received.get("baseline@example.com")!));
     expect(withoutVolatile(expected).sort()).toEqual(["Content-Transfer-Encoding", "Content-Type", "From", "MIME-Version", "Subject", "To", "X-Uid"]);

@@ -4,6 +4,7 @@ import { rejection } from "../support/email.ts";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
+import { createSesClient } from "../../src/email/providers/clients.ts";
 import { createSesProvider } from "../../src/email/providers/ses.ts";
 import { captureLog } from "../support/log.ts";
 import { leafParts, partText, readEntity } from "../support/mime-reader.ts";
@@ -42,7 +43,8 @@ const email = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({ to: 
 
 function provider(timeoutMs = 5_000, sender = { name: "Foo Bar", address: "a@a.com" }) {
   const capture = captureLog();
-  const ses = createSesProvider({ sender, region: "us-east-1", endpoint, credentials }, { log: capture.log, timeoutMs });
+  const client = createSesClient({ region: "us-east-1", endpoint, credentials }, timeoutMs);
+  const ses = createSesProvider({ sender }, { log: capture.log, timeoutMs, client });
   return { ses, capture };
 }
 
@@ -183,7 +185,8 @@ describe("SES provider: wire format and error mapping", () => {
     const closed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
     const port = closed.port;
     await closed.stop(true);
-    const ses = createSesProvider({ sender: { name: "x", address: "a@a.com" }, region: "us-east-1", endpoint: `http://127.0.0.1:${port}`, credentials }, { log: capture.log, timeoutMs: 5_000 });
+    const client = createSesClient({ region: "us-east-1", endpoint: `http://127.0.0.1:${port}`, credentials }, 5_000);
+    const ses = createSesProvider({ sender: { name: "x", address: "a@a.com" } }, { log: capture.log, timeoutMs: 5_000, client });
     const error = await rejection(ses.send(email()));
     expect(error.status).toBe(500);
     expect(error.errno).toBe(100);
@@ -192,7 +195,7 @@ describe("SES provider: wire format and error mapping", () => {
   test("an injected client is used as given", async () => {
     const capture = captureLog();
     const client = new SESv2Client({ region: "eu-west-1", endpoint, credentials, maxAttempts: 1 });
-    const ses = createSesProvider({ sender: { name: "x", address: "a@a.com" }, region: "ignored-1", endpoint: "http://127.0.0.1:1" }, { log: capture.log, client });
+    const ses = createSesProvider({ sender: { name: "x", address: "a@a.com" } }, { log: capture.log, client });
     expect(await ses.send(email())).toBe("woopwoop");
     expect(received[0]!.headers.get("authorization")).toContain("/eu-west-1/ses/aws4_request");
   });

@@ -7,6 +7,7 @@ import { DEFAULT_PROVIDER_TIMEOUT_MS, runProviderCall } from "../../src/email/pr
 import { checkHeaderSafety } from "../../src/email/providers/header-safety.ts";
 import { createMockProvider } from "../../src/email/providers/mock.ts";
 import { PROVIDER_NAMES, type OutgoingEmail } from "../../src/email/providers/provider.ts";
+import { createProviderClients } from "../../src/email/providers/clients.ts";
 import { buildProviderTable, resolveProvider, type ProviderSettings } from "../../src/email/providers/registry.ts";
 import { createSendgridProvider, SENDGRID_BASE_URL } from "../../src/email/providers/sendgrid.ts";
 import { createSocketLabsProvider, SOCKETLABS_BASE_URL } from "../../src/email/providers/socketlabs.ts";
@@ -65,9 +66,9 @@ function settings(overrides: Partial<ProviderSettings> = {}): ProviderSettings {
 describe("provider selection (upstream providers/test.rs)", () => {
   test("constructor: without forceDefault several providers; with it exactly one", () => {
     const { log } = captureLog();
-    const all = buildProviderTable(settings(), { log });
+    const all = buildProviderTable(settings(), { log, clients: createProviderClients(settings()) });
     expect(all.size).toBeGreaterThan(1);
-    const forced = buildProviderTable(settings({ forceDefault: true }), { log });
+    const forced = buildProviderTable(settings({ forceDefault: true }), { log, clients: createProviderClients(settings({ forceDefault: true })) });
     expect(forced.size).toBe(1);
     expect([...forced.keys()]).toEqual(["ses"]);
   });
@@ -75,10 +76,10 @@ describe("provider selection (upstream providers/test.rs)", () => {
   test("send: forceDefault=mock ignores the requested ses; without forceDefault `mock` is honoured", async () => {
     const { log } = captureLog();
     const forcedSettings = settings({ default: "mock", forceDefault: true });
-    const forced = resolveProvider(buildProviderTable(forcedSettings, { log }), "ses", forcedSettings);
+    const forced = resolveProvider(buildProviderTable(forcedSettings, { log, clients: createProviderClients(forcedSettings) }), "ses", forcedSettings);
     expect(`${forced.name}:${await forced.send(email())}`).toBe("mock:deadbeef");
     const openSettings = settings({ default: "ses", forceDefault: false });
-    const chosen = resolveProvider(buildProviderTable(openSettings, { log }), "mock", openSettings);
+    const chosen = resolveProvider(buildProviderTable(openSettings, { log, clients: createProviderClients(openSettings) }), "mock", openSettings);
     expect(`${chosen.name}:${await chosen.send(email())}`).toBe("mock:deadbeef");
   });
 });
@@ -87,21 +88,21 @@ describe("provider table and resolution (§4.1)", () => {
   const { log } = captureLog();
 
   test("mock, ses and smtp always; sendgrid and socketlabs only when configured", () => {
-    expect([...buildProviderTable(settings(), { log }).keys()].sort()).toEqual(["mock", "ses", "smtp"]);
-    const full = buildProviderTable(settings({ sendgrid: { key: "k" }, socketlabs: { serverId: 1, key: "k" } }), { log });
+    expect([...buildProviderTable(settings(), { log, clients: createProviderClients(settings()) }).keys()].sort()).toEqual(["mock", "ses", "smtp"]);
+    const full = buildProviderTable(settings({ sendgrid: { key: "k" }, socketlabs: { serverId: 1, key: "k" } }), { log, clients: createProviderClients(settings({ sendgrid: { key: "k" }, socketlabs: { serverId: 1, key: "k" } })) });
     expect([...full.keys()].sort()).toEqual([...PROVIDER_NAMES].sort());
     for (const [name, provider] of full) expect(provider.name).toBe(name);
   });
 
   test("forceDefault builds only the default, and nothing when the default is not configured", () => {
-    expect([...buildProviderTable(settings({ default: "smtp", forceDefault: true }), { log }).keys()]).toEqual(["smtp"]);
-    expect(buildProviderTable(settings({ default: "sendgrid", forceDefault: true }), { log }).size).toBe(0);
-    expect([...buildProviderTable(settings({ default: "sendgrid", forceDefault: true, sendgrid: { key: "k" } }), { log }).keys()]).toEqual(["sendgrid"]);
+    expect([...buildProviderTable(settings({ default: "smtp", forceDefault: true }), { log, clients: createProviderClients(settings({ default: "smtp", forceDefault: true })) }).keys()]).toEqual(["smtp"]);
+    expect(buildProviderTable(settings({ default: "sendgrid", forceDefault: true }), { log, clients: createProviderClients(settings({ default: "sendgrid", forceDefault: true })) }).size).toBe(0);
+    expect([...buildProviderTable(settings({ default: "sendgrid", forceDefault: true, sendgrid: { key: "k" } }), { log, clients: createProviderClients(settings({ default: "sendgrid", forceDefault: true, sendgrid: { key: "k" } })) }).keys()]).toEqual(["sendgrid"]);
   });
 
   test("absent or null provider → the default", () => {
     const s = settings({ default: "smtp" });
-    const table = buildProviderTable(s, { log });
+    const table = buildProviderTable(s, { log, clients: createProviderClients(s) });
     expect(resolveProvider(table, undefined, s).name).toBe("smtp");
     expect(resolveProvider(table, null, s).name).toBe("smtp");
     expect(resolveProvider(table, "ses", s).name).toBe("ses");
@@ -109,7 +110,7 @@ describe("provider table and resolution (§4.1)", () => {
 
   test("an unknown name is InvalidPayload <name>, the empty string included", () => {
     const s = settings();
-    const table = buildProviderTable(s, { log });
+    const table = buildProviderTable(s, { log, clients: createProviderClients(s) });
     expect(thrown(() => resolveProvider(table, "wibble", s)).toJSON()).toEqual({ code: 400, error: "Bad Request", errno: 102, message: "Invalid payload: wibble" });
     expect(thrown(() => resolveProvider(table, "", s)).message).toBe("Invalid payload: ");
     expect(thrown(() => resolveProvider(table, "SES", s)).message).toBe("Invalid payload: SES");
@@ -118,16 +119,16 @@ describe("provider table and resolution (§4.1)", () => {
 
   test("a known name missing from the table is `provider <name> is not enabled`", () => {
     const s = settings();
-    const table = buildProviderTable(s, { log });
+    const table = buildProviderTable(s, { log, clients: createProviderClients(s) });
     expect(thrown(() => resolveProvider(table, "sendgrid", s)).message).toBe("Invalid payload: provider `sendgrid` is not enabled");
     const forced = settings({ default: "sendgrid", forceDefault: true });
     // under forceDefault the request's provider is ignored entirely, even an invalid one
-    expect(thrown(() => resolveProvider(buildProviderTable(forced, { log }), "wibble", forced)).message).toBe("Invalid payload: provider `sendgrid` is not enabled");
+    expect(thrown(() => resolveProvider(buildProviderTable(forced, { log, clients: createProviderClients(forced) }), "wibble", forced)).message).toBe("Invalid payload: provider `sendgrid` is not enabled");
   });
 
   test("without ses settings there is no SES provider", () => {
     const s = settings({ ses: undefined });
-    expect(thrown(() => resolveProvider(buildProviderTable(s, { log }), "ses", s)).message).toBe("Invalid payload: provider `ses` is not enabled");
+    expect(thrown(() => resolveProvider(buildProviderTable(s, { log, clients: createProviderClients(s) }), "ses", s)).message).toBe("Invalid payload: provider `ses` is not enabled");
   });
 
   test("the mock accepts anything and answers deadbeef", async () => {

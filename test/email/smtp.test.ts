@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
+import { createSmtpTransport } from "../../src/email/providers/clients.ts";
 import { createSmtpProvider, replyCode, type SmtpProviderConfig } from "../../src/email/providers/smtp.ts";
 import { captureLog } from "../support/log.ts";
 import { leafParts, partText, readEntity } from "../support/mime-reader.ts";
@@ -77,7 +78,8 @@ async function startSmtp(options: SMTPServerOptions = {}, rejectRcpt: (address: 
 
 function smtp(port: number, overrides: Partial<SmtpProviderConfig> = {}, timeoutMs = 10_000) {
   const capture = captureLog();
-  const provider = createSmtpProvider({ sender: SENDER, host: "127.0.0.1", port, ...overrides }, { log: capture.log, timeoutMs });
+  const transport = createSmtpTransport({ host: "127.0.0.1", port, ...overrides }, timeoutMs);
+  const provider = createSmtpProvider({ sender: overrides.sender ?? SENDER }, { log: capture.log, timeoutMs, transport });
   return { provider, capture };
 }
 

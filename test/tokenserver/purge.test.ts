@@ -69,6 +69,7 @@ function purge(options: Partial<PurgeOptions> & { repo?: TokenserverRepository; 
   const repo = options.repo ?? db.repo;
   return purgeOldRecords(
     {
+      sql: db.sql,
       repo,
       metrics,
       log: captured.log,
@@ -495,7 +496,7 @@ describe("our additions", () => {
     const deleter = createStorageDeleter({ secret: SECRET, timeoutMs: 10_000, maxAttempts: 1, metrics, log: captured.log });
     const run = purgeOldRecords(
       {
-        repo: db.repo, metrics, log: captured.log, out: () => {},
+        sql: db.sql, repo: db.repo, metrics, log: captured.log, out: () => {},
         deleteStorage: async (row, node) => {
           inFlight += 1;
           peak = Math.max(peak, inFlight);

@@ -32,3 +32,5 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+export const EMAIL_SCHEMA = { domain: EMAIL_DOMAIN, migrations: EMAIL_MIGRATIONS } as const;

@@ -3,6 +3,7 @@
 // default (if configured). A request's `provider` is ignored entirely under forceDefault.
 import { invalidPayload } from "../errors.ts";
 import type { ProviderDeps } from "./call.ts";
+import type { ProviderClients } from "./clients.ts";
 import { createMockProvider } from "./mock.ts";
 import { PROVIDER_NAMES, type EmailProvider, type ProviderName, type Sender } from "./provider.ts";
 import { createSendgridProvider } from "./sendgrid.ts";
@@ -26,7 +27,12 @@ export interface ProviderSettings {
 export type ProviderTable = ReadonlyMap<ProviderName, EmailProvider>;
 
 /** Infrastructure for the providers; timeoutMs comes from the settings unless given here. */
-export type ProviderTableDeps = ProviderDeps & { boundary?: () => string; randomUUID?: () => string };
+export type ProviderTableDeps = ProviderDeps & {
+  /** The network clients, built by createProviderClients (clients.ts) in the composition root. */
+  clients: Pick<ProviderClients, "ses" | "smtp">;
+  boundary?: () => string;
+  randomUUID?: () => string;
+};
 
 export function buildProviderTable(settings: ProviderSettings, deps: ProviderTableDeps): ProviderTable {
   const callDeps = { ...deps, timeoutMs: deps.timeoutMs ?? settings.timeoutMs };
@@ -35,9 +41,9 @@ export function buildProviderTable(settings: ProviderSettings, deps: ProviderTab
       case "mock":
         return createMockProvider();
       case "ses":
-        return settings.ses ? createSesProvider({ sender: settings.sender, ...settings.ses }, callDeps) : undefined;
+        return settings.ses && deps.clients.ses ? createSesProvider({ sender: settings.sender }, { ...callDeps, client: deps.clients.ses }) : undefined;
       case "smtp":
-        return createSmtpProvider({ sender: settings.sender, ...settings.smtp }, callDeps);
+        return createSmtpProvider({ sender: settings.sender }, { ...callDeps, transport: deps.clients.smtp });
       case "sendgrid":
         return settings.sendgrid ? createSendgridProvider({ sender: settings.sender, ...settings.sendgrid }, callDeps) : undefined;
       case "socketlabs":

@@ -1,42 +1,22 @@
 // SES (spec/email.md §4.2): SES v2 SendEmail with only the raw MIME content; SES reads sender and
 // recipients from the headers. InvalidParameterValue (the v1 name) or BadRequestException (its v2
 // equivalent) means the message itself was refused → 400; anything else → 500.
-import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { SendEmailCommand, type SESv2Client } from "@aws-sdk/client-sesv2";
 import { EmailError, internalError, invalidPayload } from "../errors.ts";
 import { buildMultipartMime, type MimeOptions } from "../mime.ts";
-import { DEFAULT_PROVIDER_TIMEOUT_MS, runProviderCall, type ProviderDeps } from "./call.ts";
+import { runProviderCall, type ProviderDeps } from "./call.ts";
 import { checkHeaderSafety } from "./header-safety.ts";
 import type { EmailProvider, Sender } from "./provider.ts";
 
-export interface SesProviderConfig {
-  sender: Sender;
-  region: string;
-  /** AWS_ENDPOINT_URL_SES: a VPC endpoint, or a loopback server in tests. */
-  endpoint?: string;
-  /** Absent → the SDK's default credential chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
 export interface SesProviderDeps extends ProviderDeps, MimeOptions {
-  /** A ready client; built from the config (with the call timeout) when absent. */
-  client?: SESv2Client;
+  /** Built by createSesClient (clients.ts) in the composition root. */
+  client: SESv2Client;
 }
 
 const REJECTED_MESSAGE = new Set(["InvalidParameterValue", "BadRequestException"]);
 
-export function createSesProvider(config: SesProviderConfig, deps: SesProviderDeps): EmailProvider {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
-  const client =
-    deps.client ??
-    new SESv2Client({
-      region: config.region,
-      endpoint: config.endpoint,
-      credentials: config.credentials,
-      // A failed send goes back to the caller, who decides about retrying; an SDK retry after a 5xx
-      // could deliver the message twice.
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-    });
+export function createSesProvider(config: { sender: Sender }, deps: SesProviderDeps): EmailProvider {
+  const { client } = deps;
   return {
     name: "ses",
     send: (email, options) =>

@@ -1,16 +1,14 @@
-// SMTP (spec/email.md §4.5) through nodemailer. Unlike the original, configured credentials are used:
-// with `smtp.credentials` the connection must be encrypted (STARTTLS, or implicit TLS with `secure`)
-// before AUTH, so a password never crosses the wire in clear. Without credentials it stays the
-// original's plain SMTP unless `requireTls`/`secure` ask for TLS.
+// SMTP (spec/email.md §4.5) through a nodemailer transport (clients.ts says how it connects: unlike the
+// original, configured credentials are used, and only over an encrypted connection).
 // Every request header is added as given (after the CR/LF policy), except the ones that make up the
 // message's own structure, which a caller could otherwise use to re-address or re-shape it. Subject and
 // header values are written by our own header-text rules (src/email/mime.ts), as for SES. nodemailer
 // writes no header whose value is empty or blank, so an empty subject leaves the message without one.
 import { Buffer } from "node:buffer";
-import { createTransport } from "nodemailer";
 import { invalidPayload } from "../errors.ts";
 import { encodeHeaderText } from "../mime.ts";
-import { DEFAULT_PROVIDER_TIMEOUT_MS, runProviderCall, type ProviderDeps } from "./call.ts";
+import { runProviderCall, type ProviderDeps } from "./call.ts";
+import type { SmtpTransport } from "./clients.ts";
 import { checkAddress, checkHeaderSafety } from "./header-safety.ts";
 import type { EmailProvider, Sender } from "./provider.ts";
 
@@ -39,26 +37,14 @@ export const RESERVED_SMTP_HEADERS: ReadonlySet<string> = new Set([
   "content-transfer-encoding",
 ]);
 
-export function createSmtpProvider(config: SmtpProviderConfig, deps: ProviderDeps): EmailProvider {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
-  const secure = config.secure ?? false;
-  const requireTLS = !secure && (config.requireTls ?? config.credentials !== undefined);
+export interface SmtpProviderDeps extends ProviderDeps {
+  /** Built by createSmtpTransport (clients.ts) in the composition root. */
+  transport: SmtpTransport;
+}
+
+export function createSmtpProvider(config: { sender: Sender }, deps: SmtpProviderDeps): EmailProvider {
   checkAddress("from", config.sender.address);
-  const transport = createTransport({
-    host: config.host,
-    port: config.port,
-    secure,
-    requireTLS,
-    // No opportunistic STARTTLS when TLS is not asked for: a dev server's self-signed certificate would
-    // otherwise fail a connection that the original made in plain text.
-    ignoreTLS: !secure && !requireTLS,
-    auth: config.credentials ? { user: config.credentials.user, pass: config.credentials.password } : undefined,
-    tls: { rejectUnauthorized: config.tls?.rejectUnauthorized ?? true, ca: config.tls?.ca },
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    logger: false,
-  });
+  const { transport } = deps;
 
   return {
     name: "smtp",

@@ -66,3 +66,6 @@ export const PURGE_LEDGER_MIGRATIONS: readonly Migration[] = [
 ];
 
 export const PURGE_LEDGER_DOMAIN = "purge_ledger";
+
+export const TOKENSERVER_SCHEMA = { domain: TOKENSERVER_DOMAIN, migrations: TOKENSERVER_MIGRATIONS } as const;
+export const PURGE_LEDGER_SCHEMA = { domain: PURGE_LEDGER_DOMAIN, migrations: PURGE_LEDGER_MIGRATIONS } as const;

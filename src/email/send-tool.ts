@@ -1,0 +1,72 @@
+// The `email-send` tool: its settings as the runtime wants them, and the server's life (listen, serve,
+// sweep expired message data, stop within the bound).
+import { existsSync, readFileSync } from "node:fs";
+import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../core/tool.ts";
+import { databaseSettings } from "../core/tool-settings.ts";
+import type { VersionInfo } from "../http/dockerflow.ts";
+import { serve } from "../http/serve.ts";
+import { VERSION } from "../core/version.ts";
+import { emailSettings } from "./config.ts";
+import { startMessageDataSweep } from "./message-data.ts";
+import type { ProviderClients } from "./providers/clients.ts";
+import { buildProviderTable, resolveProvider } from "./providers/registry.ts";
+import { createEmailApp } from "./send-api.ts";
+
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+/** Connections of the service: bounce lookups are coalesced, so a few are plenty. */
+const POOL_SIZE = 4;
+
+type Input = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: { host: string | undefined; port: string | undefined } };
+
+export function emailSendSettings(input: Input) {
+  const { flags, env } = input;
+  const settings = emailSettings(
+    { host: flags.host, port: flags.port, verbosity: input.verbosity, human_logs: flags.humanLogs, metric_host: flags.metricHost, metric_port: flags.metricPort },
+    env,
+  );
+  return { ...settings, database: databaseSettings(input, { url: settings.databaseUrl, poolSize: POOL_SIZE }) };
+}
+
+export type EmailSendSettings = ReturnType<typeof emailSendSettings>;
+
+/** Dockerflow: a version.json in the working directory (/app in the image) wins over the built-in one. */
+function versionInfo(): VersionInfo {
+  const fallback = { build: "TBD", commit: "TBD", source: "https://github.com/mozilla/fxa-ops-toolkit", version: VERSION };
+  if (!existsSync("version.json")) return fallback;
+  return { ...fallback, ...(JSON.parse(readFileSync("version.json", "utf8")) as Partial<VersionInfo>) };
+}
+
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+
+export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resources: ProviderClients }): Promise<void> {
+  const { settings, log, sql, metrics } = ctx;
+  log.info("Settings::new", { settings: settings.masked });
+  for (const notice of settings.notices) log.warn(notice);
+  const table = buildProviderTable(settings.providers, { log, clients: ctx.resources });
+  const app = createEmailApp({
+    sql,
+    log,
+    resolveProvider: (requested) => resolveProvider(table, requested, settings.providers),
+    limits: settings.limits,
+    hmacKey: settings.hmacKey,
+    messageDataTtlMs: settings.messageDataTtlMs,
+    version: versionInfo(),
+    metrics,
+    ...(settings.authToken ? { authToken: settings.authToken } : {}),
+  });
+  const server = serve(app, { port: settings.port, hostname: settings.host });
+  log.info("Listening", { host: settings.host, port: server.port, providers: [...table.keys()] });
+  const sweep = startMessageDataSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
+  try {
+    await untilAborted(ctx.signal);
+    // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
+    const cut = () => void server.stop(true);
+    ctx.abandon.addEventListener("abort", cut, { once: true });
+    await server.stop();
+    ctx.abandon.removeEventListener("abort", cut);
+    log.info("Stopped");
+  } finally {
+    sweep.stop();
+  }
+}
