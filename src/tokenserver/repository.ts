@@ -2,6 +2,7 @@
 // semantics (spec/tokenserver.md §2), on PostgreSQL through postgres.js. Every statement autocommits on its
 // own (the original runs in AUTOCOMMIT mode), so multi-statement methods are not atomic, as upstream.
 import type { Sql } from "../db/client.ts";
+import { missingTables } from "../db/missing-tables.ts";
 import * as q from "./queries.ts";
 import {
   MAX_GENERATION,
@@ -433,7 +434,7 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
     peekUser,
 
     async checkSchema() {
-      const missing = await q.missingTables(sql);
+      const missing = await missingTables(sql, ["services", "nodes", "users"]);
       if (missing.length > 0) {
         throw new Error(
           `tokenserver schema not found: missing table(s) ${missing.join(", ")} ` +
