@@ -1,8 +1,8 @@
 // Storage nodes for the purge benchmark, in their own process: each verifies the Hawk header and the
 // token with the secret (as syncstorage-rs does) and answers 200, optionally after a delay.
 // Usage: bun storage-nodes.ts SECRET COUNT DELAY_MS; prints one port per line, then serves until killed.
-import { verifyHawkRequest } from "../../src/tokenserver/hawk.ts";
-import { getDerivedSecret, parseToken } from "../../src/tokenserver/token.ts";
+import { verifyHawkRequest } from "../../test/support/hawk-verify.ts";
+import { getDerivedSecret, parseToken } from "../../test/support/tokenlib.ts";
 
 const [secret = "bench", countText = "2", delayText = "0"] = process.argv.slice(2);
 const delayMs = Number(delayText);

@@ -1,5 +1,6 @@
 // The email service's error vocabulary (spec/email.md §3.2). Every non-2xx JSON response is one of
 // these, rendered as {code, error, errno, message, ...extra fields in alphabetical order}.
+import { reasonPhrase } from "../http/reason-phrase.ts";
 
 export type EmailErrorKind =
   | "Internal" // 500 / 100
@@ -30,8 +31,6 @@ const TABLE: Record<EmailErrorKind, { status: number; errno: number; prefix?: st
   InvalidLogFormat: { status: 500, errno: 111, prefix: "Invalid log format: " },
 };
 
-const REASON: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error" };
-
 export class EmailError extends Error {
   override name = "EmailError";
   readonly status: number;
@@ -52,7 +51,7 @@ export class EmailError extends Error {
 
   /** The JSON body, keys in the original's order: code, error, errno, message, then extras sorted. */
   toJSON(): Record<string, unknown> {
-    const body: Record<string, unknown> = { code: this.status, error: REASON[this.status] ?? "Error", errno: this.errno, message: this.message };
+    const body: Record<string, unknown> = { code: this.status, error: reasonPhrase(this.status), errno: this.errno, message: this.message };
     for (const key of Object.keys(this.extra).sort()) body[key] = this.extra[key];
     return body;
   }

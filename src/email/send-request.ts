@@ -4,6 +4,7 @@
 // in the subject and in header names or values, so a caller cannot inject headers into the message.
 import { normalizeEmailAddress, stripDisplayName } from "./email-address.ts";
 import { EmailError } from "./errors.ts";
+import { isFieldName } from "./field-name.ts";
 import { invalidValue, SerdeError, SerdeJsonReader, type StructField } from "./serde-json.ts";
 
 export interface SendRequest {
@@ -25,8 +26,6 @@ export interface SendRequest {
 
 // Everything below 0x20 except TAB, and DEL.
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-// RFC 5322 field names: printable ASCII except ':'.
-const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 function readEmailAddress(reader: SerdeJsonReader): string {
   const raw = reader.readString();
@@ -42,7 +41,7 @@ function readHeaderSafeString(reader: SerdeJsonReader, expected: string): string
 }
 
 function checkHeaderName(name: string): void {
-  if (!HEADER_NAME.test(name)) throw invalidValue({ kind: "string", value: name }, "a header name");
+  if (!isFieldName(name)) throw invalidValue({ kind: "string", value: name }, "a header name");
 }
 
 function readBody(reader: SerdeJsonReader): { text: string; html?: string } {

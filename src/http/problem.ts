@@ -1,5 +1,6 @@
 // What the error funnel renders: anything with an HTTP status and a JSON body. Domain errors (the
 // email service's EmailError) fit this shape as they are; HttpError covers routing-level refusals.
+import { reasonPhrase } from "./reason-phrase.ts";
 
 export interface HttpProblem {
   readonly status: number;
@@ -10,20 +11,6 @@ export interface HttpProblem {
 export function isHttpProblem(value: unknown): value is HttpProblem {
   const candidate = value as Partial<HttpProblem> | null;
   return typeof candidate?.status === "number" && typeof candidate.toJSON === "function";
-}
-
-const REASON: Record<number, string> = {
-  200: "OK",
-  400: "Bad Request",
-  401: "Unauthorized",
-  404: "Not Found",
-  413: "Payload Too Large",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-};
-
-export function reasonPhrase(status: number): string {
-  return REASON[status] ?? "Error";
 }
 
 /** errno for refusals that have no number in a tool's own table (unknown route, missing credentials). */

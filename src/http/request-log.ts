@@ -3,7 +3,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../core/logger.ts";
 import type { ServerEnv } from "./serve.ts";
-import { reasonPhrase } from "./problem.ts";
+import { reasonPhrase } from "./reason-phrase.ts";
 
 const INFO = 3; // consola's level number for info
 

@@ -1,5 +1,6 @@
 // --ledger: one row per purged or failed user record in purge_ledger (evidence of erasure).
 import type { Sql } from "../db/client.ts";
+import { missingTables } from "../db/missing-tables.ts";
 
 export interface LedgerEntry {
   uid: bigint;
@@ -19,6 +20,5 @@ export async function appendLedgerEntry(sql: Sql, entry: LedgerEntry): Promise<v
 }
 
 export async function ledgerExists(sql: Sql): Promise<boolean> {
-  const [row] = await sql<{ present: boolean }[]>`select to_regclass('purge_ledger') is not null as present`;
-  return row?.present ?? false;
+  return (await missingTables(sql, ["purge_ledger"])).length === 0;
 }

@@ -337,16 +337,7 @@ export async function deleteNode(sql: Sql, nodeId: bigint): Promise<number> {
   return result.count;
 }
 
-// --- schema check ---------------------------------------------------------------------------------------
-
-/** The tokenserver tables that are not visible on the search path. */
-export async function missingTables(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ services: string | null; nodes: string | null; users: string | null }[]>`
-    select to_regclass('services')::text as services, to_regclass('nodes')::text as nodes,
-           to_regclass('users')::text as users`;
-  const row = rows[0]!;
-  return (["services", "nodes", "users"] as const).filter((t) => row[t] === null);
-}
+// --- schema check (the tables themselves: src/db/missing-tables.ts) --------------------------------------
 
 /** Selects every column the repository uses, so a schema drift fails here rather than mid-run. */
 export async function probeColumns(sql: Sql): Promise<void> {

@@ -4,6 +4,7 @@
 import { SetupError } from "../core/errors.ts";
 import type { Sql } from "../db/client.ts";
 import { isTransientDbError } from "../db/errors.ts";
+import { missingTables } from "../db/missing-tables.ts";
 import * as q from "./queries.ts";
 import {
   MAX_GENERATION,
@@ -433,7 +434,7 @@ export function createTokenserverRepository(sql: Sql, options: RepositoryOptions
     peekUser,
 
     async checkSchema() {
-      const missing = await q.missingTables(sql);
+      const missing = await missingTables(sql, ["services", "nodes", "users"]);
       if (missing.length > 0) {
         throw new SetupError(
           `tokenserver schema not found: missing table(s) ${missing.join(", ")} ` +

@@ -6,12 +6,12 @@ import { createLogger } from "../../src/core/logger.ts";
 import { noopMetrics } from "../../src/core/metrics.ts";
 import { createSql } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import { verifyHawkRequest } from "../../src/tokenserver/hawk.ts";
 import { TOKENSERVER_DOMAIN, TOKENSERVER_MIGRATIONS } from "../../src/tokenserver/migrations/index.ts";
 import { purgeOldRecords } from "../../src/tokenserver/purge.ts";
 import { createTokenserverRepository } from "../../src/tokenserver/repository.ts";
 import { createStorageDeleter } from "../../src/tokenserver/storage-delete.ts";
-import { getDerivedSecret, parseToken } from "../../src/tokenserver/token.ts";
+import { verifyHawkRequest } from "../support/hawk-verify.ts";
+import { getDerivedSecret, parseToken } from "../support/tokenlib.ts";
 
 const SECRET = "deno smoke secret";
 const verified: boolean[] = [];

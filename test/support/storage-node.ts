@@ -3,8 +3,8 @@
 // Behaviour per uid can be scripted: a status sequence, a hold (a promise the test resolves), or a
 // shared default. `url` is what goes into the nodes table.
 import { afterAll } from "bun:test";
-import { verifyHawkRequest, type HawkVerifyResult } from "../../src/tokenserver/hawk.ts";
-import { getDerivedSecret, parseToken, type TokenPayload } from "../../src/tokenserver/token.ts";
+import { verifyHawkRequest, type HawkVerifyResult } from "./hawk-verify.ts";
+import { getDerivedSecret, parseToken, type TokenPayload } from "./tokenlib.ts";
 
 export interface RecordedDelete {
   method: string;

@@ -4,15 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { readVector } from "../support/vectors.ts";
 import { makeNonce, signDeleteServiceData } from "../../src/tokenserver/hawk.ts";
-import {
-  deleteServiceDataUrl,
-  formatKeyId,
-  getDerivedSecret,
-  makeToken,
-  parseToken,
-  tokenDataForRow,
-  type PurgeRowForToken,
-} from "../../src/tokenserver/token.ts";
+import { deleteServiceDataUrl, formatKeyId, tokenDataForRow, type PurgeRowForToken } from "../../src/tokenserver/token.ts";
+import { getDerivedSecret, makeToken, parseToken } from "../support/tokenlib.ts";
 
 
 interface PurgeCase {

@@ -4,19 +4,14 @@
 // rewritten one. Header names must be RFC 5322 field names. Addresses must be single bare addr-specs.
 // The SES MIME writer additionally encodes any other control character, so it is safe on its own.
 import { invalidPayload } from "../errors.ts";
+import { isFieldName } from "../field-name.ts";
 import type { OutgoingEmail } from "./provider.ts";
 
-/** Printable US-ASCII except the colon (RFC 5322 field-name). */
-const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const BREAKS_A_LINE = /[\r\n\0]/;
 /** Anything that would end an address early or start a second one inside an address header. */
 const NOT_IN_AN_ADDRESS = /[\s\0-\x1f\x7f<>(),;:"[\]\\]/;
 
 export type AddressRole = "from" | "to" | "cc";
-
-export function isFieldName(name: string): boolean {
-  return FIELD_NAME.test(name);
-}
 
 /** Throws the original's `` `to` address "…" `` message for an address that is not one bare addr-spec. */
 export function checkAddress(role: AddressRole, address: string): void {
