@@ -58,16 +58,21 @@ export interface MetricsSettings {
 
 const logLevel = z.enum(["error", "warn", "info", "debug"]);
 
-/** Logging: -v count and --human_logs from the command line, LOG_LEVEL / LOG_FORMAT from the environment. */
-export function loggingSettings(flags: { verbosity: number; humanLogs?: boolean }, env: Env): LoggingSettings {
-  const parsed = parseSettings(
+/** LOG_LEVEL and LOG_FORMAT, read the same way by every tool; unset or empty is undefined. */
+export function commonLogging(env: Env): Partial<LoggingSettings> {
+  return parseSettings(
     z.object({ level: logLevel.optional(), format: z.enum(["json", "pretty"]).optional() }),
     { level: env.LOG_LEVEL?.toLowerCase() || undefined, format: env.LOG_FORMAT?.toLowerCase() || undefined },
     { level: "LOG_LEVEL", format: "LOG_FORMAT" },
   );
+}
+
+/** Logging: -v count and --human_logs from the command line, LOG_LEVEL / LOG_FORMAT from the environment. */
+export function loggingSettings(flags: { verbosity: number; humanLogs?: boolean }, env: Env): LoggingSettings {
+  const common = commonLogging(env);
   return {
-    level: levelFromVerbosity(flags.verbosity, parsed.level),
-    format: flags.humanLogs ? "pretty" : (parsed.format ?? "json"),
+    level: levelFromVerbosity(flags.verbosity, common.level),
+    format: flags.humanLogs ? "pretty" : (common.format ?? "json"),
   };
 }
 

@@ -27,8 +27,3 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     },
   }) as unknown as Sql;
 }
-
-/** postgres:// and postgresql:// are the same thing; SQLAlchemy-style driver suffixes are not ours. */
-export function normalizeDatabaseUrl(url: string): string {
-  return url.replace(/^postgres(ql)?\+\w+:/, "postgresql:");
-}

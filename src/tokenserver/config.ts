@@ -1,8 +1,7 @@
 // Settings shared by the tokenserver tools: where the database is and the spanner-node override.
 import { z } from "zod";
 import { parseSettings, type Env } from "../core/config.ts";
-import { UsageError } from "../core/errors.ts";
-import { normalizeDatabaseUrl } from "../db/client.ts";
+import { databaseUrlFrom } from "../db/database-url.ts";
 
 export interface TokenserverDbSettings {
   databaseUrl: string;
@@ -11,18 +10,14 @@ export interface TokenserverDbSettings {
 }
 
 export function tokenserverDbSettings(env: Env): TokenserverDbSettings {
-  const url = env.SYNC_TOKENSERVER__DATABASE_URL || env.DATABASE_URL;
-  if (!url) throw new UsageError("SYNC_TOKENSERVER__DATABASE_URL (or DATABASE_URL) must be set");
-  if (!/^postgres(ql)?(\+\w+)?:\/\//.test(url)) {
-    throw new UsageError(`SYNC_TOKENSERVER__DATABASE_URL: only PostgreSQL URLs are supported (got scheme ${url.split(":")[0]})`);
-  }
+  const databaseUrl = databaseUrlFrom(env, ["SYNC_TOKENSERVER__DATABASE_URL", "DATABASE_URL"]); // the original's name first
   const parsed = parseSettings(
     z.object({ capacityReleaseRate: z.coerce.number().positive().max(1) }),
     { capacityReleaseRate: env.NODE_CAPACITY_RELEASE_RATE ?? 0.1 },
     { capacityReleaseRate: "NODE_CAPACITY_RELEASE_RATE" },
   );
   return {
-    databaseUrl: normalizeDatabaseUrl(url),
+    databaseUrl,
     spannerNodeId: env.SYNC_TOKENSERVER__SPANNER_NODE_ID || undefined,
     capacityReleaseRate: parsed.capacityReleaseRate,
   };

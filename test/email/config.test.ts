@@ -1,18 +1,28 @@
 // email-send settings (spec/email.md §8): the upstream settings tests (§12.10), serialisation with
 // secrets masked (§12.11), the validators (§12.14), the env/log/provider types (§12.17), the optional
-// FXA_EMAIL_CONFIG file and our additions (DATABASE_URL, the bearer token).
-import { describe, expect, test } from "bun:test";
+// config/<env>.json and config/local.json of the working directory, the optional FXA_EMAIL_CONFIG
+// file, and our additions (DATABASE_URL, the bearer token).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { UsageError } from "../../src/core/errors.ts";
 import * as validate from "../../src/email/config-validators.ts";
-import { emailSettings, parseEnvironment, parseLogFormat, parseLogLevel, parseProviderName, PLACEHOLDER_HMAC_KEY, type EmailFlags } from "../../src/email/config.ts";
+import { parseEnvironment, parseLogFormat, parseLogLevel, parseProviderName, PLACEHOLDER_HMAC_KEY } from "../../src/email/config-schema.ts";
+import { emailSettings, type EmailFlags } from "../../src/email/config.ts";
 import { EmailError } from "../../src/email/errors.ts";
 
 const BASE = { DATABASE_URL: "postgres://email:secret-password@db.example.com/email" };
 const NO_FLAGS: EmailFlags = { verbosity: 0 };
+/** Files by path, held in memory; the working directory has no config/ unless `files` puts one there. */
 const load = (env: Record<string, string | undefined> = {}, flags: EmailFlags = NO_FLAGS, files: Record<string, string> = {}) =>
-  emailSettings(flags, { ...BASE, ...env }, (file) => {
-    if (!(file in files)) throw new Error(`ENOENT: no such file ${file}`);
-    return files[file]!;
+  emailSettings(flags, { ...BASE, ...env }, {
+    cwd: "/srv/email",
+    exists: (file) => file in files,
+    readFile: (file) => {
+      if (!(file in files)) throw new Error(`ENOENT: no such file ${file}`);
+      return files[file]!;
+    },
   });
 
 function usageError(fn: () => unknown): string {
@@ -154,6 +164,95 @@ describe("FXA_EMAIL_CONFIG (one JSON file with the original's nested keys)", () 
   });
 });
 
+describe("config/<env>.json and config/local.json in the working directory (the original's files)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "email-config-"));
+    mkdirSync(join(dir, "config"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, value: unknown) => {
+    const file = name.startsWith("/") ? name : join(dir, "config", name);
+    writeFileSync(file, typeof value === "string" ? value : JSON.stringify(value));
+    return file;
+  };
+  const inDir = (env: Record<string, string> = {}, flags: EmailFlags = NO_FLAGS) => emailSettings(flags, { ...BASE, ...env }, { cwd: dir });
+
+  test("default < <env>.json < local.json < FXA_EMAIL_CONFIG < variables < flags; each layer keeps what the ones above leave", () => {
+    expect(inDir().port).toBe(8001);
+    const dev = write("dev.json", { port: 8101, smtp: { port: 9999 }, provider: { default: "smtp", forcedefault: true } });
+    expect(inDir().port).toBe(8101);
+    const local = write("local.json", { port: 8102, deliveryproblemlimits: { soft: [{ period: "hour", limit: 2 }] } });
+    expect(inDir().port).toBe(8102);
+    const named = write(join(dir, "email.json"), { port: 8103, provider: { default: "mock" } });
+    expect(inDir({ FXA_EMAIL_CONFIG: named }).port).toBe(8103);
+    expect(inDir({ FXA_EMAIL_CONFIG: named, FXA_EMAIL_PORT: "8104" }).port).toBe(8104);
+    const s = inDir({ FXA_EMAIL_CONFIG: named, FXA_EMAIL_PORT: "8104" }, { verbosity: 0, port: "8105" });
+    expect(s.port).toBe(8105);
+    expect(s.providers).toMatchObject({ default: "mock", forceDefault: true, smtp: { host: "127.0.0.1", port: 9999 } });
+    expect(s.limits.soft).toEqual([{ period: "hour", periodMs: 3_600_000, limit: 2 }]);
+    expect(s.limits.hard.length).toBe(2); // a list no file names keeps its default
+    // The startup line says which files were read, lowest precedence first.
+    expect(s.masked.files).toEqual([dev, local, named]);
+    expect(s.masked.config).toBe(named);
+    expect(s.masked.deliveryproblemlimits).toMatchObject({ soft: [{ period: "hour", limit: 2 }] });
+  });
+
+  test("a bad value is named by the file it came from, unless a higher source replaces it", () => {
+    const local = write("local.json", { port: "eighty" });
+    expect(usageError(() => inDir())).toBe(`port (in ${local}): invalid integer value: 'eighty'`);
+    expect(inDir({ FXA_EMAIL_PORT: "8002" }).port).toBe(8002);
+    const dev = write("dev.json", { smtp: { host: "smtp://x" } });
+    expect(usageError(() => inDir({ FXA_EMAIL_PORT: "8002" }))).toBe(`smtp.host (in ${dev}): invalid host: "smtp://x"`);
+  });
+
+  test("FXA_EMAIL_ENV=production reads production.json and not dev.json", () => {
+    write("dev.json", { provider: { default: "smtp" }, sender: { name: "Dev" } });
+    const production = write("production.json", { provider: { default: "mock" } });
+    const s = inDir({ FXA_EMAIL_ENV: "production", FXA_EMAIL_HMACKEY: "a real key" });
+    expect([s.env, s.providers.default, s.providers.sender.name]).toEqual(["production", "mock", "Firefox Accounts"]);
+    expect(s.masked.files).toEqual([production]);
+    expect(inDir().providers.default).toBe("smtp"); // dev is the default environment
+  });
+
+  test("env is settled like any key (here by local.json) before it chooses the file; that file cannot change it", () => {
+    const local = write("local.json", { env: "test" });
+    const testFile = write("test.json", { port: 8200 });
+    write("dev.json", { port: 8100 });
+    expect(inDir().masked.files).toEqual([testFile, local]);
+    expect(inDir().port).toBe(8200);
+    expect(inDir({ FXA_EMAIL_ENV: "dev" }).port).toBe(8100); // the variable is above local.json
+    write("test.json", { env: "production" });
+    expect(usageError(() => inDir())).toBe(`env (in ${testFile}): the file chosen for env test cannot change it; set FXA_EMAIL_ENV instead`);
+    write("local.json", { env: "prod" });
+    expect(usageError(() => inDir())).toBe(`env (in ${local}): Invalid environment: prod`);
+    expect(usageError(() => inDir({ FXA_EMAIL_ENV: "staging" }))).toBe("FXA_EMAIL_ENV: Invalid environment: staging");
+  });
+
+  test("a malformed file is a usage error naming the file", () => {
+    const local = write("local.json", "{ port: 8002 }");
+    expect(usageError(() => inDir())).toStartWith(`${local} is not valid JSON: `);
+    write("local.json", {});
+    const production = write("production.json", "[]");
+    expect(usageError(() => inDir({ FXA_EMAIL_ENV: "production", FXA_EMAIL_HMACKEY: "k" }))).toBe(`${production} must contain a JSON object`);
+  });
+
+  test("the original's retired keys and unknown keys in a file are reported, not applied", () => {
+    const dev = write("dev.json", { redis: { host: "redis", port: 6379 }, secretkey: "x", authdb: { baseuri: "http://127.0.0.1:8000/" }, smtp: { prot: 26 }, wibble: 1 });
+    const s = inDir();
+    expect(s.notices).toEqual([
+      `redis.host (in ${dev}) is ignored: message data lives in PostgreSQL`,
+      `redis.port (in ${dev}) is ignored: message data lives in PostgreSQL`,
+      `secretkey (in ${dev}) is ignored: there are no cookies to sign`,
+      `authdb.baseuri (in ${dev}) is ignored: DATABASE_URL replaces the auth db`,
+      `smtp.prot (in ${dev}) is not a setting; ignored`,
+      `wibble (in ${dev}) is not a setting; ignored`,
+    ]);
+    expect(s.providers.smtp.port).toBe(25);
+  });
+});
+
 describe("invalid values are usage errors naming the variable (upstream settings tests)", () => {
   const cases: [string, Record<string, string>, string][] = [
     ["invalid_aws_region", { FXA_EMAIL_AWS_REGION: "us-east-1a" }, 'FXA_EMAIL_AWS_REGION: invalid AWS region: "us-east-1a"'],
@@ -211,6 +310,7 @@ describe("production checks and DATABASE_URL", () => {
       "FXA_EMAIL_SENTRY_DSN is ignored: Sentry is not supported; errors are logged",
       "FXA_EMAIL_WIBBLE is not a setting of email-send; ignored",
     ]);
+    expect(load({ FXA_EMAIL_DELIVERYPROBLEMLIMITS_HARD: "[]" }).notices).toEqual(["FXA_EMAIL_DELIVERYPROBLEMLIMITS_HARD is ignored: a list can only be set in a config file"]);
   });
 });
 

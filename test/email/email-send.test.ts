@@ -2,7 +2,10 @@
 // migrate, the schema check, a clean send, a 429, a bouncing `to` replaced by its cc (seen by a real
 // SMTP server), and SIGTERM finishing an in-flight request before exiting 0.
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SMTPServer } from "smtp-server";
 import { insertBounce } from "../../src/email/bounce-store.ts";
 import { compiledTool } from "../support/compiled.ts";
@@ -120,6 +123,19 @@ describe("the compiled email-send binary", () => {
     const child = Bun.spawn([tool], { env: { ...baseEnv(db.url), FXA_EMAIL_PORT: "eighty" }, stdout: "pipe", stderr: "pipe" });
     expect(await child.exited).toBe(2);
     expect(await new Response(child.stderr).text()).toContain("FXA_EMAIL_PORT: invalid integer value: 'eighty'");
+  });
+
+  test("config/local.json of its working directory is read: a bad value there is a usage error naming the file", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "email-send-cwd-")));
+    try {
+      mkdirSync(join(dir, "config"));
+      writeFileSync(join(dir, "config", "local.json"), JSON.stringify({ port: "eighty" }));
+      const child = Bun.spawn([tool], { cwd: dir, env: baseEnv(db.url), stdout: "pipe", stderr: "pipe" });
+      expect(await child.exited).toBe(2);
+      expect(await new Response(child.stderr).text()).toContain(`port (in ${join(dir, "config", "local.json")}): invalid integer value: 'eighty'`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("without the schema it refuses to start (exit 1); `migrate` creates it", async () => {

@@ -13,6 +13,7 @@ describe("tokenserver settings", () => {
     expect(tokenserverDbSettings({ DATABASE_URL: "postgres://x@y/z" }).databaseUrl).toBe("postgres://x@y/z");
     expect(() => tokenserverDbSettings({ SYNC_TOKENSERVER__DATABASE_URL: "mysql://ts@db/ts" })).toThrow(UsageError);
     expect(() => tokenserverDbSettings({})).toThrow("SYNC_TOKENSERVER__DATABASE_URL");
+    expect(() => tokenserverDbSettings({ DATABASE_URL: "mysql://ts@db/ts" })).toThrow(/^DATABASE_URL: only PostgreSQL URLs are supported/); // names the variable used
     expect(tokenserverDbSettings({ ...env, SYNC_TOKENSERVER__SPANNER_NODE_ID: "800" }).spannerNodeId).toBe("800");
   });
 
