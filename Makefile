@@ -5,7 +5,7 @@ BUN_VERSION := 1.4.5
 BOOTSTRAP_BUN := .bootstrap/node_modules/.bin/bun
 BUN := $(shell if [ -x node_modules/.bin/bun ]; then echo node_modules/.bin/bun; elif command -v bun >/dev/null 2>&1 && [ "$$(bun --version)" = "$(BUN_VERSION)" ]; then command -v bun; else echo $(BOOTSTRAP_BUN); fi)
 TOOLS := $(basename $(notdir $(wildcard cmd/*.ts)))
-BUILD_FLAGS := --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig
+BUILD_FLAGS := --compile --minify --bytecode --format=esm --splitting --no-compile-autoload-dotenv --no-compile-autoload-bunfig
 TOOL ?= process-account-events
 
 .PHONY: setup test build bench image dev clean typecheck $(TOOLS:%=dist/%)

@@ -13,7 +13,7 @@ export function compiledTool(tool: string): string {
   mkdirSync(outDir, { recursive: true });
   const result = Bun.spawnSync(
     [
-      process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm",
+      process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
       "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", join(root, "cmd", `${tool}.ts`), "--outfile", out,
     ],
     { cwd: root, stderr: "pipe", stdout: "pipe" },
