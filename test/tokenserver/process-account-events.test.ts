@@ -155,6 +155,43 @@ describe("the compiled binary", () => {
     expect(lines.at(-1).Fields.msg).toContain("invalid=5");
   });
 
+  test("SIGTERM while a statement waits on a row lock: exit 0 within the 30 s bound, the event stays queued and the next run applies it", async () => {
+    const name = `account-events-${++queueCounter}`;
+    // A short visibility timeout, so the message that was left comes back for the next run quickly.
+    const url = sqs.createQueue(name, { VisibilityTimeout: "1" });
+    const user = await db.repo.allocateUser("locked@example.com", { generation: 10n });
+    const holder = await db.sql.reserve();
+    await holder`begin`;
+    await holder`select uid from users where uid = ${user.uid} for update`; // another session holds the row
+    await sendAll(url, [event({ event: "delete", uid: "locked", iss: "example.com" })]);
+    const child = Bun.spawn([tool, "--queue-wait-time", "1", "-v", name], { env: env(), stderr: "pipe", stdout: "pipe" });
+    try {
+      // The handler's UPDATE is now waiting for the lock.
+      await waitFor(async () => {
+        const [row] = await db.sql<[{ waiting: number }]>`
+          select count(*)::int as waiting from pg_stat_activity
+          where datname = current_database() and application_name = 'process-account-events' and wait_event_type = 'Lock'`;
+        return row.waiting > 0;
+      }, "the handler to block on the row lock");
+      const signalledAt = performance.now();
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(performance.now() - signalledAt).toBeLessThan(30_000);
+      const stderr = await new Response(child.stderr).text();
+      expect(stderr).toContain("Message left on the queue for redelivery");
+      expect(sqs.depth(name)).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await holder`rollback`;
+      holder.release();
+    }
+    const next = Bun.spawn([tool, "--drain", "--queue-wait-time", "2", name], { env: env(), stderr: "pipe", stdout: "pipe" });
+    expect(await next.exited).toBe(0);
+    const [row] = await db.sql<[{ generation: bigint }]>`select generation from users where uid = ${user.uid}`;
+    expect(row.generation).toBe(MAX_GENERATION);
+    expect(sqs.depth(name)).toBe(0);
+  }, 60_000);
+
   test("SIGTERM during a batch finishes in-flight events, loses nothing and exits 0", async () => {
     const name = `account-events-${++queueCounter}`;
     const url = sqs.createQueue(name, { VisibilityTimeout: "60" });
