@@ -1,19 +1,10 @@
 // The one DATABASE_URL rule (src/db/database-url.ts) that email-send and the tokenserver tools share.
 import { describe, expect, test } from "bun:test";
-import { UsageError } from "../../src/core/errors.ts";
 import { databaseUrlFrom, normalizeDatabaseUrl } from "../../src/db/database-url.ts";
+import { usageError } from "../support/thrown.ts";
 
 const NAMES = ["SYNC_TOKENSERVER__DATABASE_URL", "DATABASE_URL"] as const;
 
-function usageError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a UsageError");
-}
 
 describe("databaseUrlFrom", () => {
   test("the first non-empty variable of the list wins", () => {

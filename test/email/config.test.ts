@@ -6,11 +6,11 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "../../src/core/errors.ts";
 import * as validate from "../../src/email/config-validators.ts";
 import { parseEnvironment, parseLogFormat, parseLogLevel, parseProviderName, PLACEHOLDER_HMAC_KEY } from "../../src/email/config-schema.ts";
 import { emailSettings, type EmailFlags } from "../../src/email/config.ts";
 import { EmailError } from "../../src/email/errors.ts";
+import { usageError } from "../support/thrown.ts";
 
 const BASE = { DATABASE_URL: "postgres://email:secret-password@db.example.com/email" };
 const NO_FLAGS: EmailFlags = { verbosity: 0 };
@@ -25,15 +25,6 @@ const load = (env: Record<string, string | undefined> = {}, flags: EmailFlags = 
     },
   });
 
-function usageError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a UsageError");
-}
 
 describe("defaults", () => {
   test("default_env and the original's default.json values", () => {

@@ -8,6 +8,7 @@ import { EmailError } from "../../src/email/errors.ts";
 import { PROBLEM_SUBTYPES, PROBLEM_TYPE_CODE, problemSubtype, problemType } from "../../src/email/problem-codes.ts";
 import { createEmailTestDb, DEFAULT_LIMITS, insertAgedRecords, limitsFrom, type AgedRecord } from "../support/email.ts";
 import { readVector } from "../support/vectors.ts";
+import { thrownBy } from "../support/thrown.ts";
 
 type Limits = Parameters<typeof limitsFrom>[0];
 interface CheckCase {
@@ -39,15 +40,7 @@ const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 const MONTH = 30 * DAY;
 
-function caught(fn: () => unknown): EmailError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EmailError);
-    return error as EmailError;
-  }
-  throw new Error("expected an EmailError");
-}
+const caught = (fn: () => unknown): EmailError => thrownBy(EmailError, fn);
 
 async function rejected(promise: Promise<unknown>): Promise<EmailError> {
   try {

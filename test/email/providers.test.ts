@@ -12,21 +12,14 @@ import { buildProviderTable, resolveProvider, type ProviderSettings } from "../.
 import { createSendgridProvider, SENDGRID_BASE_URL } from "../../src/email/providers/sendgrid.ts";
 import { createSocketLabsProvider, SOCKETLABS_BASE_URL } from "../../src/email/providers/socketlabs.ts";
 import { captureLog } from "../support/log.ts";
+import { thrownBy } from "../support/thrown.ts";
 
 const SENDER = { name: "Firefox Accounts", address: "accounts@firefox.com" };
 
 const email = outgoingEmail;
 
 
-function thrown(fn: () => unknown): EmailError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(EmailError);
-    return error as EmailError;
-  }
-  throw new Error("expected a throw");
-}
+const thrown = (fn: () => unknown): EmailError => thrownBy(EmailError, fn);
 
 /** A loopback HTTP server that records each request and answers with the current `reply`. */
 interface Recorded {
