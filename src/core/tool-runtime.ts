@@ -13,7 +13,8 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createStopControl, type StopControl } from "./stop.ts";
 import { ExitCode, SetupError, UsageError } from "./errors.ts";
-import { flagLabel, parseFlags, type BaseSettings, type Resources, type ToolContext, type ToolIO, type ToolSpec } from "./tool.ts";
+import { flagLabel, parseFlags } from "./flags.ts";
+import type { BaseSettings, Resources, ToolContext, ToolIO, ToolSpec } from "./tool-spec.ts";
 
 /** Before settings exist: JSON lines unless --human_logs or LOG_FORMAT=pretty ask for text. */
 function earlyLogger(name: string, rawArgs: readonly string[], io: ToolIO): Logger {

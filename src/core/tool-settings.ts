@@ -2,7 +2,7 @@
 // for the tools that use PostgreSQL, the database client's settings.
 import { z } from "zod";
 import { intText, loggingSettings, metricsSettings, parseSettings } from "./config.ts";
-import { DEFAULT_DATABASE_WAIT, DEFAULT_STATEMENT_TIMEOUT, type BaseSettings, type commonArgs, type databaseArgs, type DatabaseSettings, type SettingsInput } from "./tool.ts";
+import { DEFAULT_DATABASE_WAIT, DEFAULT_STATEMENT_TIMEOUT, type BaseSettings, type commonArgs, type databaseArgs, type DatabaseSettings, type SettingsInput } from "./tool-spec.ts";
 
 /** Logging (-v, --human_logs, LOG_LEVEL, LOG_FORMAT) and metrics (--metric_host/--metric_port, STATSD_*). */
 export function commonSettings(input: SettingsInput<typeof commonArgs>, metricsPrefix: string): Pick<BaseSettings, "logging" | "metrics"> {

@@ -2,7 +2,7 @@
 // (cmd/process-account-events.ts); this checks the values and adds the environment.
 import { z } from "zod";
 import { intText, parseSettings } from "../core/config.ts";
-import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool-spec.ts";
 import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
 import { tokenserverDbSettings } from "./config.ts";
 

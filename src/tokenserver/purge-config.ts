@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { intText, parseSettings } from "../core/config.ts";
 import { UsageError } from "../core/errors.ts";
-import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool-spec.ts";
 import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
 import { tokenserverDbSettings } from "./config.ts";
 

@@ -7,8 +7,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { EmailError } from "../../src/email/errors.ts";
 import type { OutgoingEmail } from "../../src/email/providers/provider.ts";
-import { createSmtpTransport } from "../../src/email/providers/clients.ts";
-import { createSmtpProvider, replyCode, type SmtpProviderConfig } from "../../src/email/providers/smtp.ts";
+import { createSmtpTransport, type SmtpSettings } from "../../src/email/providers/clients.ts";
+import { createSmtpProvider, replyCode } from "../../src/email/providers/smtp.ts";
 import { captureLog } from "../support/log.ts";
 import { leafParts, partText, readEntity } from "../support/mime-reader.ts";
 
@@ -76,7 +76,7 @@ async function startSmtp(options: SMTPServerOptions = {}, rejectRcpt: (address: 
   return handle;
 }
 
-function smtp(port: number, overrides: Partial<SmtpProviderConfig> = {}, timeoutMs = 10_000) {
+function smtp(port: number, overrides: Partial<SmtpSettings> & { sender?: { name: string; address: string } } = {}, timeoutMs = 10_000) {
   const capture = captureLog();
   const transport = createSmtpTransport({ host: "127.0.0.1", port, ...overrides }, timeoutMs);
   const provider = createSmtpProvider({ sender: overrides.sender ?? SENDER }, { log: capture.log, timeoutMs, transport });

@@ -4,8 +4,25 @@
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { createTransport } from "nodemailer";
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from "./call.ts";
-import type { ProviderSettings } from "./registry.ts";
-import type { SmtpProviderConfig } from "./smtp.ts";
+
+/** Where SES is; absent credentials → the AWS SDK's default chain. */
+export interface SesSettings {
+  region: string;
+  /** AWS_ENDPOINT_URL_SES: a VPC endpoint, or a loopback server in tests. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  credentials?: { user: string; password: string };
+  /** Implicit TLS from the first byte (port 465 style). */
+  secure?: boolean;
+  /** Refuse to send unless STARTTLS succeeds; defaults to true when credentials are set. */
+  requireTls?: boolean;
+  tls?: { rejectUnauthorized?: boolean; ca?: string };
+}
 
 export interface ProviderClients {
   /** Absent when SES is not configured. */
@@ -14,7 +31,7 @@ export interface ProviderClients {
   close(): void;
 }
 
-export function createSesClient(config: NonNullable<ProviderSettings["ses"]>, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS): SESv2Client {
+export function createSesClient(config: SesSettings, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS): SESv2Client {
   return new SESv2Client({
     region: config.region,
     endpoint: config.endpoint,
@@ -31,7 +48,7 @@ export function createSesClient(config: NonNullable<ProviderSettings["ses"]>, ti
  * AUTH, so a password never crosses the wire in clear. Without them it stays the original's plain SMTP
  * unless `requireTls`/`secure` ask for TLS.
  */
-export function createSmtpTransport(config: Omit<SmtpProviderConfig, "sender">, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS) {
+export function createSmtpTransport(config: SmtpSettings, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS) {
   const secure = config.secure ?? false;
   const requireTLS = !secure && (config.requireTls ?? config.credentials !== undefined);
   return createTransport({
@@ -54,7 +71,7 @@ export function createSmtpTransport(config: Omit<SmtpProviderConfig, "sender">, 
 export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
 
 /** Every client the configured providers need. */
-export function createProviderClients(settings: ProviderSettings): ProviderClients {
+export function createProviderClients(settings: { ses?: SesSettings; smtp: SmtpSettings; timeoutMs?: number }): ProviderClients {
   const ses = settings.ses ? createSesClient(settings.ses, settings.timeoutMs) : undefined;
   const smtp = createSmtpTransport(settings.smtp, settings.timeoutMs);
   return {

@@ -3,12 +3,12 @@
 // default (if configured). A request's `provider` is ignored entirely under forceDefault.
 import { invalidPayload } from "../errors.ts";
 import type { ProviderDeps } from "./call.ts";
-import type { ProviderClients } from "./clients.ts";
+import type { ProviderClients, SesSettings, SmtpSettings } from "./clients.ts";
 import { createMockProvider } from "./mock.ts";
 import { PROVIDER_NAMES, type EmailProvider, type ProviderName, type Sender } from "./provider.ts";
 import { createSendgridProvider } from "./sendgrid.ts";
 import { createSesProvider } from "./ses.ts";
-import { createSmtpProvider, type SmtpProviderConfig } from "./smtp.ts";
+import { createSmtpProvider } from "./smtp.ts";
 import { createSocketLabsProvider } from "./socketlabs.ts";
 
 export interface ProviderSettings {
@@ -16,10 +16,10 @@ export interface ProviderSettings {
   forceDefault: boolean;
   sender: Sender;
   /** Absent → no SES provider. */
-  ses?: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  ses?: SesSettings;
   sendgrid?: { key: string; baseUrl?: string };
   socketlabs?: { serverId: number; key: string; baseUrl?: string };
-  smtp: Omit<SmtpProviderConfig, "sender">;
+  smtp: SmtpSettings;
   /** Per provider call; DEFAULT_PROVIDER_TIMEOUT_MS when absent. */
   timeoutMs?: number;
 }

@@ -12,18 +12,6 @@ import type { SmtpTransport } from "./clients.ts";
 import { checkAddress, checkHeaderSafety } from "./header-safety.ts";
 import type { EmailProvider, Sender } from "./provider.ts";
 
-export interface SmtpProviderConfig {
-  sender: Sender;
-  host: string;
-  port: number;
-  credentials?: { user: string; password: string };
-  /** Implicit TLS from the first byte (port 465 style). */
-  secure?: boolean;
-  /** Refuse to send unless STARTTLS succeeds; defaults to true when credentials are set. */
-  requireTls?: boolean;
-  tls?: { rejectUnauthorized?: boolean; ca?: string };
-}
-
 /** Headers the message structure owns (lower case). */
 export const RESERVED_SMTP_HEADERS: ReadonlySet<string> = new Set([
   "from",
