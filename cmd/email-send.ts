@@ -1,5 +1,5 @@
 // email-send: the HTTP email API (POST /send with bounce limits, providers, message data) over PostgreSQL.
-import { commonArgs, databaseArgs, defineTool, main } from "../src/core/tool.ts";
+import { commonArgs, databaseArgs, defineTool, main } from "../src/runtime/tool.ts";
 
 export const tool = defineTool({
   meta: {

@@ -1,5 +1,5 @@
 // process-account-events: FxA account events from SQS → the Sync tokenserver database.
-import { commonArgs, databaseArgs, defineTool, main } from "../src/core/tool.ts";
+import { commonArgs, databaseArgs, defineTool, main } from "../src/runtime/tool.ts";
 
 export const tool = defineTool({
   meta: {

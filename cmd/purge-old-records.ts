@@ -1,5 +1,5 @@
 // purge-old-records: deletes replaced tokenserver user rows and their data on the storage nodes.
-import { commonArgs, databaseArgs, defineTool, main } from "../src/core/tool.ts";
+import { commonArgs, databaseArgs, defineTool, main } from "../src/runtime/tool.ts";
 
 export const tool = defineTool({
   meta: {

@@ -1,8 +1,8 @@
 // The `email-send` tool: its settings as the runtime wants them, and the server's life (listen, serve,
 // sweep expired message data, stop within the bound).
 import { existsSync, readFileSync } from "node:fs";
-import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../core/tool-spec.ts";
-import { databaseSettings } from "../core/tool-settings.ts";
+import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../runtime/tool-spec.ts";
+import { databaseSettings } from "../runtime/tool-settings.ts";
 import type { VersionInfo } from "../http/dockerflow.ts";
 import { serve } from "../http/serve.ts";
 import { VERSION } from "../core/version.ts";

@@ -2,8 +2,8 @@
 // (cmd/process-account-events.ts); this checks the values and adds the environment.
 import { z } from "zod";
 import { intText, parseSettings } from "../core/config.ts";
-import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool-spec.ts";
-import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-spec.ts";
+import { commonSettings, databaseSettings } from "../runtime/tool-settings.ts";
 import { tokenserverDbSettings } from "./config.ts";
 
 /** The flags this reads, besides the common and database ones. */

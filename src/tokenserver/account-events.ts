@@ -4,7 +4,7 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffPolicy } from "../core/backoff.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
-import type { ToolContext } from "../core/tool-spec.ts";
+import type { ToolContext } from "../runtime/tool-spec.ts";
 import { resolveQueueUrl } from "../sqs/client.ts";
 import { runConsumer, type ConsumerObserver } from "../sqs/consumer.ts";
 import type { AccountEventsSettings } from "./account-events-config.ts";

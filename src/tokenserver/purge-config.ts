@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { intText, parseSettings } from "../core/config.ts";
 import { UsageError } from "../core/errors.ts";
-import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool-spec.ts";
-import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-spec.ts";
+import { commonSettings, databaseSettings } from "../runtime/tool-settings.ts";
 import { tokenserverDbSettings } from "./config.ts";
 
 /** The flags this reads, besides the common and database ones. */

@@ -2,7 +2,7 @@
 // jitter) until stopped, over the runtime's database client.
 import { sleep } from "../core/backoff.ts";
 import { SetupError } from "../core/errors.ts";
-import type { ToolContext } from "../core/tool-spec.ts";
+import type { ToolContext } from "../runtime/tool-spec.ts";
 import type { PurgeSettings } from "./purge-config.ts";
 import { ledgerExists } from "./purge-ledger.ts";
 import { purgeOldRecords } from "./purge.ts";

@@ -1,8 +1,8 @@
 // Runs a tool's settings function on a command line, as the runtime does, without running the tool.
 import type { ArgsDef } from "citty";
 import type { Env } from "../../src/core/config.ts";
-import { flagLabel, parseFlags, takeVerbosity } from "../../src/core/flags.ts";
-import type { BaseSettings, Resources, ToolSpec } from "../../src/core/tool-spec.ts";
+import { flagLabel, parseFlags, takeVerbosity } from "../../src/runtime/flags.ts";
+import type { BaseSettings, Resources, ToolSpec } from "../../src/runtime/tool-spec.ts";
 
 export async function settingsOf<A extends ArgsDef, S extends BaseSettings, R extends Resources>(tool: ToolSpec<A, S, R>, rawArgs: string[], env: Env): Promise<S> {
   const { verbosity, rest } = takeVerbosity(rawArgs);

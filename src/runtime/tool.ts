@@ -7,11 +7,11 @@
 // usage text. The rest of the runtime (logger, zod settings, postgres.js, the AWS SDK) is imported
 // only when a tool really runs (tool-runtime.ts), which keeps a cold `--help` close to a bare Bun program.
 import type { ArgsDef } from "citty";
-import { ExitCode } from "./errors.ts";
+import { ExitCode } from "../core/errors.ts";
 import { takeVerbosity } from "./flags.ts";
 import type { BaseSettings, Resources, ToolIO, ToolSpec } from "./tool-spec.ts";
 import { renderUsage, usageStyle } from "./usage.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../core/version.ts";
 
 export { commonArgs, databaseArgs, defineTool } from "./tool-spec.ts";
 

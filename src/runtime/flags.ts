@@ -1,7 +1,7 @@
 // The command line: -v counting, both spellings of every option, typed camelCase flags from the args
 // definition, and the label of a flag for error messages.
 import { parseArgs, type ArgDef, type ArgsDef, type ParsedArgs } from "citty";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { FlagValues } from "./tool-spec.ts";
 import { stripAnsi } from "./usage.ts";
 

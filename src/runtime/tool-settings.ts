@@ -1,7 +1,7 @@
 // The settings every tool shares, built from the common flags and the environment: logging, StatsD and,
 // for the tools that use PostgreSQL, the database client's settings.
 import { z } from "zod";
-import { intText, loggingSettings, metricsSettings, parseSettings } from "./config.ts";
+import { intText, loggingSettings, metricsSettings, parseSettings } from "../core/config.ts";
 import { DEFAULT_DATABASE_WAIT, DEFAULT_STATEMENT_TIMEOUT, type BaseSettings, type commonArgs, type databaseArgs, type DatabaseSettings, type SettingsInput } from "./tool-spec.ts";
 
 /** Logging (-v, --human_logs, LOG_LEVEL, LOG_FORMAT) and metrics (--metric_host/--metric_port, STATSD_*). */

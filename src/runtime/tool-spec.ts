@@ -6,9 +6,9 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Sql } from "../db/client.ts";
 import type { Migration } from "../db/migrate.ts";
 import type { SqsClientOptions } from "../sqs/client.ts";
-import type { Env, LoggingSettings, MetricsSettings } from "./config.ts";
-import type { Logger } from "./logger.ts";
-import type { Metrics } from "./metrics.ts";
+import type { Env, LoggingSettings, MetricsSettings } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 /** Options every tool shares, spelled as the originals spell them. */
 export const commonArgs = {

@@ -8,11 +8,11 @@
 import type { ArgsDef } from "citty";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Sql } from "../db/client.ts";
-import { batchedLineWriter } from "./line-writer.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { batchedLineWriter } from "../core/line-writer.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import { createMetrics, type Metrics } from "../core/metrics.ts";
 import { createStopControl, type StopControl } from "./stop.ts";
-import { ExitCode, SetupError, UsageError } from "./errors.ts";
+import { ExitCode, SetupError, UsageError } from "../core/errors.ts";
 import { flagLabel, parseFlags } from "./flags.ts";
 import type { BaseSettings, Resources, ToolContext, ToolIO, ToolSpec } from "./tool-spec.ts";
 

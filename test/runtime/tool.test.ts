@@ -3,10 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
 import { SetupError, UsageError } from "../../src/core/errors.ts";
-import { takeVerbosity } from "../../src/core/flags.ts";
-import { runTool } from "../../src/core/tool.ts";
-import { commonArgs, databaseArgs, defineTool, type BaseSettings, type Resources, type SettingsInput, type ToolIO, type ToolSpec } from "../../src/core/tool-spec.ts";
-import { commonSettings, databaseSettings } from "../../src/core/tool-settings.ts";
+import { takeVerbosity } from "../../src/runtime/flags.ts";
+import { runTool } from "../../src/runtime/tool.ts";
+import { commonArgs, databaseArgs, defineTool, type BaseSettings, type Resources, type SettingsInput, type ToolIO, type ToolSpec } from "../../src/runtime/tool-spec.ts";
+import { commonSettings, databaseSettings } from "../../src/runtime/tool-settings.ts";
 import { VERSION } from "../../src/core/version.ts";
 import type { Sql } from "../../src/db/client.ts";
 import { createTestDatabase } from "../support/postgres.ts";
