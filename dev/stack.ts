@@ -8,8 +8,6 @@
 // Ctrl-C: every child is SIGKILLed and the rest closed without waiting.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { createSql } from "../src/db/client.ts";
-import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
 import { startChild, type Child } from "./child.ts";
 import { startControl } from "./control.ts";
 import { chooseDatabase, startDatabase } from "./database.ts";
@@ -84,17 +82,6 @@ async function runMigrate(tool: DevTool, ctx: ToolContext, options: Required<Omi
   if (code !== 0) throw new Error(`${tool.name} migrate exited ${code}`);
 }
 
-/** The stack's storage node in the tokenserver's nodes table, so accounts can be allocated to it. */
-async function registerStorageNode(databaseUrl: string, nodeUrl: string): Promise<void> {
-  const sql = createSql(databaseUrl, { max: 1, applicationName: "dev-stack" });
-  try {
-    const repo = createTokenserverRepository(sql);
-    if (!(await repo.getNode(nodeUrl))) await repo.addNode(nodeUrl, 100);
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
-
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = options.env ?? process.env;
   const out = options.out ?? ((line: string) => void process.stdout.write(line + "\n"));
@@ -156,7 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emailHmacKey: secret("dev-hmac-key"),
     };
     for (const tool of tools) await runMigrate(tool, ctx, { env, out, mode });
-    await registerStorageNode(database.url, storage.url);
+    for (const tool of tools) await tool.seed?.(ctx);
 
     const children: Child[] = [];
     started.push({

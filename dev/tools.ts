@@ -1,6 +1,9 @@
 // The tools the stack runs, one entry each: how to start it against the stack's services, the log line
 // that says it is at work, and what the summary shows. A new tool adds its entry here (and its queues,
 // which the stack creates); nothing else in the stack needs to know about it.
+import { createSql } from "../src/db/client.ts";
+import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
+
 export interface ToolContext {
   databaseUrl: string;
   sqs: { env: Record<string, string>; queues: Record<string, string> };
@@ -15,6 +18,8 @@ export interface DevTool {
   name: string;
   /** SQS queues the stack creates before the tools start. */
   queues: readonly string[];
+  /** Data the tool needs in its schema before it starts (after every `<tool> migrate`). */
+  seed?(ctx: ToolContext): Promise<void>;
   args(ctx: ToolContext): string[];
   env(ctx: ToolContext): Record<string, string>;
   /** The log line that says the tool is at work (tools log with --human_logs: `LEVEL   : message`). */
@@ -59,9 +64,22 @@ const processAccountEvents: DevTool = {
   ready: async () => ({ summary: `consuming the ${ACCOUNT_EVENTS_QUEUE} queue` }),
 };
 
+/** The stack's storage node in the tokenserver's nodes table: accounts are allocated to it, and purges
+ * send their DELETEs to it. */
+async function registerStorageNode(ctx: ToolContext): Promise<void> {
+  const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "dev-stack" });
+  try {
+    const repo = createTokenserverRepository(sql);
+    if (!(await repo.getNode(ctx.storage.url))) await repo.addNode(ctx.storage.url, 100);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 const purgeOldRecords: DevTool = {
   name: "purge-old-records",
   queues: [],
+  seed: registerStorageNode,
   args: () => [
     "--purge-interval", String(PURGE_INTERVAL_SECONDS),
     "--grace-period", String(PURGE_GRACE_PERIOD_SECONDS),
