@@ -13,7 +13,7 @@ import { createDemoContext } from "./demo/context.ts";
 import { runSteps } from "./demo/run.ts";
 import { demoSteps } from "./demo/steps.ts";
 import { startStack, type Stack } from "./stack.ts";
-import { readState, stateFile, type StackState } from "./state.ts";
+import { findRunningStack, stateFile, type StackState } from "./state.ts";
 
 const args = new Set(process.argv.slice(2));
 const unknown = [...args].filter((a) => a !== "--fresh" && a !== "--run-skipped");
@@ -57,7 +57,7 @@ function failWith(message: string): never {
   process.exit(1);
 }
 
-let state: StackState | null = args.has("--fresh") ? null : readState(stateFile(process.env));
+let state: StackState | null = args.has("--fresh") ? null : await findRunningStack(stateFile(process.env));
 let stackStartMs = 0;
 if (state) {
   report(`demo: against the running dev stack (pid ${state.pid}): ${state.database.description}, tools from ${state.mode}`);

@@ -2,7 +2,7 @@
 //   bun dev/send-event.ts delete|reset|passwordChange EMAIL [GENERATION]
 // (`make event EVENT='passwordChange someone@example.com'`). The stack is found through its state file.
 import { ACCOUNT_EVENT_TYPES, sendAccountEvent, type AccountEventType } from "./account-events.ts";
-import { readState, stateFile } from "./state.ts";
+import { findRunningStack, stateFile } from "./state.ts";
 
 const USAGE = `usage: bun dev/send-event.ts ${ACCOUNT_EVENT_TYPES.join("|")} EMAIL [GENERATION]
   EMAIL is the tokenserver email, <uid>@<issuer>; GENERATION (reset, passwordChange) defaults to now in ms.`;
@@ -13,7 +13,7 @@ if (!ACCOUNT_EVENT_TYPES.includes(event as AccountEventType) || !email?.includes
   process.exit(2);
 }
 const path = stateFile(process.env);
-const state = readState(path);
+const state = await findRunningStack(path);
 if (!state) {
   console.error(`no running dev stack (no live ${path}): start one with make dev`);
   process.exit(1);

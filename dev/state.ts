@@ -44,7 +44,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The state of a running stack, or null when there is none (no file, or its stack is gone). */
+/** The state of a running stack, or null when there is none (no file, or its process is gone). */
 export function readState(path: string): StackState | null {
   if (!existsSync(path)) return null;
   try {
@@ -52,5 +52,18 @@ export function readState(path: string): StackState | null {
     return alive(state.pid) ? state : null;
   } catch {
     return null; // half-written or not ours: as if there were none
+  }
+}
+
+/** readState, confirmed by the stack itself: its inspection API answers with the same pid (a pid alone
+ * may have been reused by another process since the file was written). */
+export async function findRunningStack(path: string): Promise<StackState | null> {
+  const state = readState(path);
+  if (!state) return null;
+  try {
+    const answer = await fetch(`${state.control}/state`, { signal: AbortSignal.timeout(2_000) });
+    return ((await answer.json()) as StackState).pid === state.pid ? state : null;
+  } catch {
+    return null; // nothing answers there: a stale file
   }
 }

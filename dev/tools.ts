@@ -36,7 +36,8 @@ export const PURGE_GRACE_PERIOD_SECONDS = 60;
 const emailSend: DevTool = {
   name: "email-send",
   queues: [],
-  args: () => ["--host", "127.0.0.1", "--port", "0", "--human_logs"],
+  // -v: the Listening line (with the port 0 picked) is at info, which is also email-send's default.
+  args: () => ["--host", "127.0.0.1", "--port", "0", "-v", "--human_logs"],
   env: (ctx) => ({
     DATABASE_URL: ctx.databaseUrl,
     FXA_EMAIL_ENV: "dev",

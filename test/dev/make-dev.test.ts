@@ -2,7 +2,7 @@
 // that `make event` and `make demo` find it by, then Ctrl-C: the first stops everything in order and
 // exits 0, a second one in a row stops at once (130); either way no process and no state file is left.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createSql } from "../../src/db/client.ts";
@@ -107,9 +107,15 @@ describe("make dev", () => {
     await waitFor(() => toolPids(dev.state).every((pid) => !isRunning(pid)), "every tool to be gone", 10_000);
   });
 
-  test("make event without a running stack says so", async () => {
+  test("make event without a running stack says so, also when a stale state file names a live pid", async () => {
     const event = await run([process.execPath, "dev/send-event.ts", "delete", "a@b.c"], { DEV_STATE_FILE: join(dir, "none.json") });
     expect(event.exitCode).toBe(1);
     expect(event.stderr).toContain("no running dev stack");
+    // Our own pid is alive, but nothing answers at the file's inspection API: another process has the pid.
+    const stale = join(dir, "stale.json");
+    writeFileSync(stale, JSON.stringify({ pid: process.pid, control: "http://127.0.0.1:9", sqs: { queues: {} } }));
+    const again = await run([process.execPath, "dev/send-event.ts", "delete", "a@b.c"], { DEV_STATE_FILE: stale });
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain("no running dev stack");
   });
 });
