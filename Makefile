@@ -8,7 +8,7 @@ TOOLS := $(basename $(notdir $(wildcard cmd/*.ts)))
 BUILD_FLAGS := --compile --minify --bytecode --format=esm --splitting --no-compile-autoload-dotenv --no-compile-autoload-bunfig
 TOOL ?= process-account-events
 
-.PHONY: setup test build bench image dev clean typecheck $(TOOLS:%=dist/%)
+.PHONY: setup test build bench image dev demo event run clean typecheck $(TOOLS:%=dist/%)
 
 setup: node_modules/.installed
 
@@ -41,8 +41,26 @@ image: build
 	elif command -v podman >/dev/null 2>&1; then podman --storage-driver vfs build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . && bash .ci/podman-image-check fxa-ops/$(TOOL); \
 	else echo "no Docker daemon or podman here: root filesystem staged in build/image-$(TOOL) and checked in a chroot"; fi
 
-# Run one tool from source: make dev TOOL=process-account-events ARGS="--help"
+# The local stack in the foreground (README "Local stack"): database, SQS, stand-ins and every tool; Ctrl-C
+# stops it. DEV_DB=pglite forces the embedded database, DEV_TOOLS=dist runs the compiled binaries.
+# `make dev TOOL=<tool> ARGS=...` still runs one tool from source, as `make run` does.
 dev: setup
+ifeq ($(origin TOOL),command line)
+	node_modules/.bin/bun cmd/$(TOOL).ts $(ARGS)
+else
+	node_modules/.bin/bun dev/main.ts
+endif
+
+# The scripted story against a running `make dev`, else against a fresh stack (ARGS=--fresh forces one).
+demo: setup
+	node_modules/.bin/bun dev/demo.ts $(ARGS)
+
+# An account event on the running stack's queue: make event EVENT='passwordChange someone@example.com'
+event: setup
+	node_modules/.bin/bun dev/send-event.ts $(EVENT)
+
+# Run one tool from source: make run TOOL=process-account-events ARGS="--help"
+run: setup
 	node_modules/.bin/bun cmd/$(TOOL).ts $(ARGS)
 
 clean:

@@ -1,0 +1,170 @@
+// The local stack behind `make dev` and `make demo`: the database, the SQS emulator, stand-ins for
+// what lies outside the toolkit (a storage node, an SMTP sink), an inspection API, then each tool's
+// schema (`<tool> migrate`) and the tools themselves (dev/tools.ts), all on free loopback ports.
+//
+// Contract: startStack resolves once every part answers, or stops whatever it had started and rejects.
+// stop() stops in order — the tools first (SIGTERM, each finishes its work), then the stand-ins, then
+// SQS and the database — and leaves no process or temporary directory behind. kill() is the second
+// Ctrl-C: every child is SIGKILLed and the rest closed without waiting.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { startChild, type Child } from "./child.ts";
+import { startControl } from "./control.ts";
+import { chooseDatabase, startDatabase } from "./database.ts";
+import { startSmtpSink } from "./smtp-sink.ts";
+import { startSqs } from "./sqs.ts";
+import { startStackStorageNode } from "./storage-node.ts";
+import { DEV_TOOLS, type DevTool, type ToolContext } from "./tools.ts";
+import type { StackState } from "./state.ts";
+
+export const ROOT = resolve(import.meta.dir, "..");
+
+/** source: `bun cmd/<tool>.ts` (no build step; edits show at the next start). dist: the compiled binaries. */
+export type ToolMode = "source" | "dist";
+
+export interface StackOptions {
+  env?: Record<string, string | undefined>;
+  out?: (line: string) => void;
+  tools?: readonly DevTool[];
+  mode?: ToolMode;
+}
+
+export interface Stack {
+  state: StackState;
+  /** What the stand-ins received (the inspection API serves the same). */
+  smtpMessages(): unknown[];
+  storageRequests(): unknown[];
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+// Bounds for a busy 2-core machine: starting from source compiles TypeScript, and a tool's first
+// purge run or database check waits on the database.
+const TOOL_READY_MS = 90_000;
+const TOOL_STOP_GRACE_MS = 15_000;
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+/** The command line of a tool (or of `<tool> migrate`) in the chosen mode. */
+export function toolArgv(name: string, mode: ToolMode, args: readonly string[]): string[] {
+  if (mode === "source") return [process.execPath, `${ROOT}/cmd/${name}.ts`, ...args];
+  const binary = `${ROOT}/dist/${name}`;
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build first (or DEV_TOOLS=source)`);
+  return [binary, ...args];
+}
+
+/** A child's environment: only what it needs, so a developer's shell settings do not leak into a tool. */
+export function childEnv(env: Record<string, string | undefined>, extra: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = { NO_COLOR: "1" };
+  for (const key of ["PATH", "HOME", "TMPDIR", "LANG"]) if (env[key]) base[key] = env[key]!;
+  return { ...base, ...extra };
+}
+
+export function toolMode(env: Record<string, string | undefined>): ToolMode {
+  const mode = env.DEV_TOOLS ?? "source";
+  if (mode !== "source" && mode !== "dist") throw new Error(`DEV_TOOLS must be source or dist (got ${mode})`);
+  return mode;
+}
+
+const secret = (prefix: string) => `${prefix}-${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+
+async function runMigrate(tool: DevTool, ctx: ToolContext, options: Required<Omit<StackOptions, "tools">>): Promise<void> {
+  const child = startChild(`${tool.name} migrate`, toolArgv(tool.name, options.mode, ["migrate"]), {
+    env: childEnv(options.env, tool.env(ctx)),
+    out: options.out,
+    cwd: ROOT,
+  });
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`${tool.name} migrate exited ${code}`);
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const env = options.env ?? process.env;
+  const out = options.out ?? ((line: string) => void process.stdout.write(line + "\n"));
+  const tools = options.tools ?? DEV_TOOLS;
+  const mode = options.mode ?? toolMode(env);
+  const started: Stoppable[] = [];
+  const say = (line: string) => out(`[stack] ${line}`);
+  let stopping = false;
+
+  const stop = async () => {
+    stopping = true;
+    for (let part = started.pop(); part; part = started.pop()) {
+      await part.stop();
+      say(`stopped ${part.name}`);
+    }
+  };
+  const kill = () => {
+    stopping = true;
+    for (let part = started.pop(); part; part = started.pop()) part.kill();
+  };
+
+  try {
+    const choice = chooseDatabase(env);
+    say(`database: ${choice.kind} (${choice.why})`);
+    const database = await startDatabase(choice, { out, bun: process.execPath, env });
+    started.push({ name: "database", stop: database.stop, kill: database.kill });
+    say(`database: ${database.description} at ${database.url}`);
+    for (const limit of database.limits) say(`database limit: ${limit}`);
+
+    const sqs = await startSqs(tools.flatMap((t) => t.queues));
+    started.push({ name: "sqs", stop: sqs.stop, kill: () => void sqs.stop() });
+
+    const storage = await startStackStorageNode(secret("dev-storage-secret"), out);
+    started.push({ name: "storage node", stop: storage.stop, kill: () => void storage.stop() });
+    const smtp = await startSmtpSink(out);
+    started.push({ name: "smtp sink", stop: smtp.stop, kill: () => void smtp.stop() });
+
+    const state: StackState = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      control: "",
+      mode,
+      database: { kind: database.kind, url: database.url, description: database.description, limits: database.limits, capabilities: database.capabilities },
+      sqs: { endpoint: sqs.endpoint, region: sqs.region, queues: sqs.queues },
+      storage: { url: storage.url, secret: storage.secret },
+      smtp: { host: smtp.host, port: smtp.port },
+      tools: {},
+    };
+    const control = startControl({ state: () => state, smtpMessages: smtp.messages, storageRequests: storage.requests });
+    state.control = control.url;
+    started.push({ name: "control API", stop: control.stop, kill: () => void control.stop() });
+
+    const ctx: ToolContext = {
+      databaseUrl: database.url,
+      sqs,
+      storage,
+      smtp,
+      emailToken: secret("dev-token"),
+      emailHmacKey: secret("dev-hmac-key"),
+    };
+    for (const tool of tools) await runMigrate(tool, ctx, { env, out, mode });
+    for (const tool of tools) await tool.seed?.(ctx);
+
+    const children: Child[] = [];
+    started.push({
+      name: "tools",
+      stop: async () => void (await Promise.all(children.map(async (c) => say(`${c.name} exited ${await c.stop(TOOL_STOP_GRACE_MS)}`)))),
+      kill: () => children.forEach((c) => c.kill()),
+    });
+    await Promise.all(
+      tools.map(async (tool) => {
+        const child = startChild(tool.name, toolArgv(tool.name, mode, tool.args(ctx)), { env: childEnv(env, tool.env(ctx)), out, cwd: ROOT });
+        children.push(child);
+        const line = await child.waitForLine(tool.readyLine, TOOL_READY_MS);
+        state.tools[tool.name] = { pid: String(child.pid), ...(await tool.ready(ctx, line)) };
+        void child.exited.then((code) => stopping || say(`${tool.name} exited ${code} on its own; the rest keeps running`));
+      }),
+    );
+    // Keep the summary in the list's order, whichever tool was ready first.
+    state.tools = Object.fromEntries(tools.map((t) => [t.name, state.tools[t.name]!]));
+    return { state, smtpMessages: smtp.messages, storageRequests: storage.requests, stop, kill };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
