@@ -8,6 +8,8 @@
 // They do no I/O and keep no timers beyond one setImmediate per batch; each is cheap enough for a hot path.
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 
 export interface Limiter {
   /** Resolves once a slot is held; waiters are granted slots in the order they asked. */
@@ -201,13 +203,13 @@ export function perTickBatcher<T>(flush: (items: T[]) => unknown): TickBatcher<T
       batch.reject(error);
       return;
     }
-    if (result instanceof Promise || (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function")) {
+    if (isThenable(result)) {
       flushing += 1;
       const settled = () => {
         flushing -= 1;
         checkIdle();
       };
-      void (result as PromiseLike<unknown>).then(
+      void result.then(
         () => {
           settled();
           batch?.resolve();

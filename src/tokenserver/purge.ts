@@ -4,7 +4,7 @@
 // The row branches, log lines and metrics are the original's. What we changed (see README):
 // - rows are fetched in batches and handed to one lane per node, each running `concurrency` rows at
 //   once, and the next batch is fetched while lanes still work; a node whose lane is full is left out
-//   of the next fetch, so one slow or failing node never stalls the others;
+//   of the next fetch, so one slow or failing node never stalls the others (purge-lanes.ts);
 // - this run never fetches a row again once it has it in hand, failed on it, or saw another instance
 //   holding it (advisory-lock claims, purge-claims.ts); so there is no false "Loop detected", and
 //   rows on downed nodes are not fetched at all unless --force;
