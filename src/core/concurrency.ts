@@ -5,6 +5,9 @@
 //   the oldest item or, with `maxBatch`, as many of the oldest as fit (the purge lanes, the bounce lookups);
 // - perTickBatcher: items added during one turn of the event loop are flushed together (the row claims,
 //   the log line writer).
+// The work queue is the one kind not reducible to the others: its batches are cut when a slot frees, not
+// at the end of a turn (so under load a busy caller's backlog grows into one batch), and a waiting item
+// stays countable until it starts; a limiter does not batch and a per-tick batcher cuts by time.
 // They do no I/O and keep no timers beyond one setImmediate per batch; each is cheap enough for a hot path.
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -94,7 +97,7 @@ export interface WorkQueueOptions<T> {
   concurrency: number;
   /** Works off one batch; it settles its items itself and must not reject (a rejection is reported as unhandled). */
   run(batch: T[]): Promise<void>;
-  /** Total weight a batch may take (default 1); a first item heavier than this still goes, alone. */
+  /** Total weight a batch may take; a first item heavier than this still goes, alone. Unset: one item per run. */
   maxBatch?: number;
   /** An item's weight (default 1). */
   weight?(item: T): number;
@@ -122,22 +125,28 @@ export interface WorkQueue<T> {
  */
 export function createWorkQueue<T>(options: WorkQueueOptions<T>): WorkQueue<T> {
   const slots = createLimiter(options.concurrency);
-  const maxBatch = options.maxBatch ?? 1;
+  const { maxBatch } = options;
   const weight = options.weight ?? (() => 1);
   const queue: T[] = [];
 
   const pump = () => {
     while (queue.length > 0 && slots.tryAcquire()) {
       const batch: T[] = [queue.shift()!];
-      let size = weight(batch[0]!);
-      while (queue.length > 0 && size + weight(queue[0]!) <= maxBatch) {
-        size += weight(queue[0]!);
-        batch.push(queue.shift()!);
+      if (maxBatch !== undefined) {
+        let size = weight(batch[0]!);
+        while (queue.length > 0 && size + weight(queue[0]!) <= maxBatch) {
+          size += weight(queue[0]!);
+          batch.push(queue.shift()!);
+        }
       }
-      void options.run(batch).finally(() => {
+      const done = () => {
         slots.release();
         pump();
         options.afterBatch?.(batch);
+      };
+      void options.run(batch).then(done, (error: unknown) => {
+        done();
+        throw error; // a run must not reject: surface it as unhandled rather than drop it
       });
     }
   };

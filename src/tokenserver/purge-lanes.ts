@@ -44,8 +44,8 @@ export function createPurgeLanes<R>(options: PurgeLanesOptions<R>): PurgeLanes<R
   const inHand = new Set<R>();
   let settleWaiters: (() => void)[] = [];
 
-  const settled = ([row]: R[]) => {
-    inHand.delete(row!);
+  const settled = (batch: R[]) => {
+    inHand.delete(batch[0]!);
     const waiters = settleWaiters;
     settleWaiters = [];
     for (const wake of waiters) wake();
@@ -64,7 +64,7 @@ export function createPurgeLanes<R>(options: PurgeLanesOptions<R>): PurgeLanes<R
   const laneOf = (key: string | null): WorkQueue<R> => {
     let lane = lanes.get(key);
     if (!lane) {
-      lane = createWorkQueue<R>({ concurrency: options.concurrency, run: ([row]) => options.run(row!), afterBatch: settled });
+      lane = createWorkQueue<R>({ concurrency: options.concurrency, run: (batch) => options.run(batch[0]!), afterBatch: settled });
       lanes.set(key, lane);
     }
     return lane;
