@@ -1,6 +1,7 @@
 // Log lines leave in batches: one write per turn of the event loop instead of one per line, which
 // matters for a server logging two lines per request. Lines are never reordered, and `flush()` (also
-// run at process exit) writes what is pending.
+// run at process exit, and at once when 64 KiB are pending) writes what is pending.
+import { perTickBatcher } from "./concurrency.ts";
 
 export interface LineWriter {
   write(line: string): void;
@@ -8,28 +9,18 @@ export interface LineWriter {
 }
 
 export function batchedLineWriter(out: (text: string) => void = (text) => void process.stderr.write(text), maxPendingBytes = 64 * 1024): LineWriter {
-  let pending: string[] = [];
   let pendingBytes = 0;
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const text = pending.join("");
-    pending = [];
+  const lines = perTickBatcher<string>((texts) => {
     pendingBytes = 0;
-    out(text);
-  };
-  process.on("exit", flush);
+    out(texts.join(""));
+  });
+  process.on("exit", lines.flush);
   return {
     write(line) {
-      pending.push(line + "\n");
+      lines.add(line + "\n");
       pendingBytes += line.length + 1;
-      if (pendingBytes >= maxPendingBytes) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      if (pendingBytes >= maxPendingBytes) lines.flush();
     },
-    flush,
+    flush: lines.flush,
   };
 }

@@ -1,6 +1,7 @@
 // Coalesces the bounce lookups of concurrent /send requests: while `maxInFlight` queries are running,
 // new requests queue up and then share one query (a lateral join over all their addresses). Under
 // load this turns one query per request into one per batch; when idle a request waits for nobody.
+import { createWorkQueue } from "../core/concurrency.ts";
 import type { BounceLookup, BounceRecord } from "./delivery-problems.ts";
 
 export type BounceFetch = (addresses: readonly string[], since: number) => Promise<Map<string, BounceRecord[]>>;
@@ -13,38 +14,27 @@ interface Waiting {
 }
 
 export function coalescedBounceLookup(fetch: BounceFetch, options: { maxInFlight: number; maxBatch: number }): BounceLookup {
-  const queue: Waiting[] = [];
-  let inFlight = 0;
+  // A free query slot takes the oldest requests, up to maxBatch addresses (a larger request goes alone).
+  const queue = createWorkQueue<Waiting>({
+    concurrency: options.maxInFlight,
+    maxBatch: options.maxBatch,
+    weight: (w) => w.addresses.length,
+    run: async (batch) => {
+      const addresses = [...new Set(batch.flatMap((w) => w.addresses))];
+      // The oldest cut-off of the batch: older rows cannot matter to anyone (see checkRecipients).
+      const since = Math.min(...batch.map((w) => w.since));
+      try {
+        const found = await fetch(addresses, since);
+        for (const w of batch) w.resolve(new Map(w.addresses.map((a) => [a, found.get(a) ?? []])));
+      } catch (error) {
+        for (const w of batch) w.reject(error);
+      }
+    },
+  });
   let scheduled = false;
-
-  const runBatch = async (batch: Waiting[]) => {
-    const addresses = [...new Set(batch.flatMap((w) => w.addresses))];
-    // The oldest cut-off of the batch: older rows cannot matter to anyone (see checkRecipients).
-    const since = Math.min(...batch.map((w) => w.since));
-    try {
-      const found = await fetch(addresses, since);
-      for (const w of batch) w.resolve(new Map(w.addresses.map((a) => [a, found.get(a) ?? []])));
-    } catch (error) {
-      for (const w of batch) w.reject(error);
-    }
-  };
-
   const pump = () => {
     scheduled = false;
-    while (inFlight < options.maxInFlight && queue.length > 0) {
-      const batch: Waiting[] = [];
-      let size = 0;
-      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.addresses.length <= options.maxBatch)) {
-        const next = queue.shift()!;
-        size += next.addresses.length;
-        batch.push(next);
-      }
-      inFlight += 1;
-      void runBatch(batch).finally(() => {
-        inFlight -= 1;
-        pump();
-      });
-    }
+    queue.pump();
   };
 
   return (addresses, since) =>

@@ -5,11 +5,18 @@
 // What to do with input that can never be processed is the tool's policy: its handler logs, counts and
 // resolves, so the message is deleted rather than redelivered forever.
 //
+// Stopping, in two stages: aborting `signal` stops receiving (at once, also out of a long poll, a backoff
+// sleep or a wait for capacity); messages already received are finished, then the loop returns.
+// Aborting `abandonSignal` means "the stop deadline is near: cancel in-flight work". Every handler gets
+// it as its third argument; one that honours it throws, so its message stays on the queue and is handled
+// again later (handlers are idempotent). Messages that have not started by then are not started.
+//
 // Throughput: batches of up to 10 are received while earlier ones are still being handled, up to
 // `concurrency` handlers run at once, and messages with the same ordering key run one at a time in the
 // order they were received. Successful messages are deleted with one DeleteMessageBatch per batch.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import { backoffDelay, sleep as defaultSleep, type BackoffPolicy } from "../core/backoff.ts";
+import { createKeyedSequencer, createLimiter } from "../core/concurrency.ts";
 import type { Logger } from "../core/logger.ts";
 
 export interface ConsumerHandler<T> {
@@ -17,8 +24,11 @@ export interface ConsumerHandler<T> {
   decode(message: Message): T;
   /** Items with the same key run one at a time, in the order they were received. */
   orderingKey?(item: T): string | undefined;
-  /** Resolve when done (the message is deleted); throw to leave it for redelivery. */
-  handle(item: T, message: Message): Promise<void>;
+  /**
+   * Resolve when done (the message is deleted); throw to leave it for redelivery. `signal` is the
+   * consumer's `abandonSignal`: when it aborts, stop and throw.
+   */
+  handle(item: T, message: Message, signal: AbortSignal): Promise<void>;
 }
 
 export interface ConsumerObserver {
@@ -33,6 +43,8 @@ export interface ConsumerOptions<T> {
   log: Logger;
   /** Aborting stops receiving; messages already received are finished, then the loop returns. */
   signal: AbortSignal;
+  /** Aborting cancels in-flight work: handlers receive it; those not started yet are not started. Default: never. */
+  abandonSignal?: AbortSignal;
   waitTimeSeconds: number;
   concurrency: number;
   /** Return once a receive comes back empty (for cron/systemd timers). */
@@ -50,42 +62,26 @@ export interface ConsumerStats {
   deleted: number;
   /** Handler failures: those messages were left on the queue. */
   failed: number;
+  /** Messages left on the queue because `abandonSignal` aborted before or while they were handled. */
+  abandoned: number;
   receiveErrors: number;
   deleteErrors: number;
 }
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, capMs: 20_000 };
 
-/** A counting semaphore: at most `size` holders at once, granted in request order. */
-function semaphore(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async acquire(): Promise<void> {
-      if (free > 0) {
-        free -= 1;
-        return;
-      }
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    release(): void {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    },
-  };
-}
-
 export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<ConsumerStats> {
   const { sqs, queueUrl, handler, log, signal } = options;
+  const abandonSignal = options.abandonSignal ?? new AbortController().signal;
   const batchSize = options.batchSize ?? 10;
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const stats: ConsumerStats = { received: 0, deleted: 0, failed: 0, receiveErrors: 0, deleteErrors: 0 };
+  const stats: ConsumerStats = { received: 0, deleted: 0, failed: 0, abandoned: 0, receiveErrors: 0, deleteErrors: 0 };
 
-  const slots = semaphore(Math.max(1, options.concurrency));
-  const keyTails = new Map<string, Promise<void>>();
+  const slots = createLimiter(Math.max(1, options.concurrency));
+  // A message waits for the earlier ones of its key before it waits for a slot, so it never holds a slot idle.
+  const order = createKeyedSequencer();
   const batches = new Set<Promise<void>>();
   // Received but not yet settled; receiving pauses while this would exceed concurrency + one batch.
   let outstanding = 0;
@@ -97,10 +93,20 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
   const runOne = async (item: T, message: Message): Promise<boolean> => {
     await slots.acquire();
     try {
-      await handler.handle(item, message);
+      if (abandonSignal.aborted) {
+        stats.abandoned += 1;
+        log.warn("Stop deadline: message not started, left on the queue", { messageId: message.MessageId });
+        return false;
+      }
+      await handler.handle(item, message, abandonSignal);
       failureStreak = 0;
       return true;
     } catch (error) {
+      if (abandonSignal.aborted) {
+        stats.abandoned += 1;
+        log.warn("Stop deadline: message abandoned, left on the queue", { messageId: message.MessageId, error });
+        return false;
+      }
       failureStreak += 1;
       stats.failed += 1;
       log.error("Message left on the queue for redelivery", { messageId: message.MessageId, error });
@@ -122,16 +128,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
       log.error("Could not decode message; left on the queue", { messageId: message.MessageId, error });
       return Promise.resolve(false);
     }
-    const previous = key === undefined ? undefined : keyTails.get(key);
-    const run = (previous ?? Promise.resolve()).then(() => runOne(item, message));
-    if (key !== undefined) {
-      const tail = run.then(() => undefined);
-      keyTails.set(key, tail);
-      void tail.then(() => {
-        if (keyTails.get(key) === tail) keyTails.delete(key);
-      });
-    }
-    return run.then((ok) => {
+    return order.run(key, () => runOne(item, message)).then((ok) => {
       options.observer?.settled?.(message, ok, performance.now() - receivedAt);
       return ok;
     });
@@ -180,7 +177,8 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
         resolve();
       };
     });
-  signal.addEventListener("abort", () => wakeReceiver?.(), { once: true });
+  const wakeOnAbort = () => wakeReceiver?.();
+  signal.addEventListener("abort", wakeOnAbort, { once: true });
 
   while (!signal.aborted) {
     if (outstanding + batchSize > maxOutstanding) {
@@ -218,6 +216,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
     log.debug("Received messages", { count: messages.length });
     dispatchBatch(messages);
   }
+  signal.removeEventListener("abort", wakeOnAbort);
   while (batches.size > 0) await Promise.all([...batches]);
   return stats;
 }

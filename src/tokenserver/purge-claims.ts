@@ -7,6 +7,7 @@
 // Everything goes through one reserved connection (advisory locks belong to a session). Completions and
 // releases of one turn of the event loop go out together, and the delete and its unlock are pipelined
 // into the same socket write: on this path the writes, not PostgreSQL, were what limited a purge's rate.
+import { perTickBatcher } from "../core/concurrency.ts";
 import type { Sql } from "../db/client.ts";
 
 export interface RowClaims {
@@ -20,25 +21,6 @@ export interface RowClaims {
   close(): Promise<void>;
 }
 
-/** Collects uids and runs `flush` once per turn of the event loop for all of them. */
-function perTickBatch(flush: (uids: bigint[]) => Promise<unknown>) {
-  let pending: bigint[] = [];
-  let scheduled: Promise<void> | null = null;
-  return {
-    add(uid: bigint): Promise<void> {
-      pending.push(uid);
-      scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        const uids = pending;
-        pending = [];
-        scheduled = null;
-        await flush(uids);
-      });
-      return scheduled;
-    },
-    idle: () => scheduled ?? Promise.resolve(),
-  };
-}
-
 // Each uid's lock key is hashtextextended('tokenserver.purge:' || uid, 0) in every statement below.
 export async function createRowClaims(sql: Sql, options: { service: number; freeSlots: boolean }): Promise<RowClaims> {
   const session = await sql.reserve();
@@ -46,7 +28,7 @@ export async function createRowClaims(sql: Sql, options: { service: number; free
   const unlock = (uids: readonly bigint[]) => session`
     select pg_advisory_unlock(hashtextextended('tokenserver.purge:' || u::text, 0))
     from unnest(${uids.map(String)}::bigint[]) u`;
-  const completions = perTickBatch((uids) => {
+  const completions = perTickBatcher<bigint>((uids) => {
     const deleted = session`
       with gone as (
         delete from users where service = ${options.service} and uid = any(${uids.map(String)}::bigint[])
@@ -59,7 +41,7 @@ export async function createRowClaims(sql: Sql, options: { service: number; free
     const released = unlock(uids);
     return Promise.all([deleted, released]);
   });
-  const releases = perTickBatch(unlock);
+  const releases = perTickBatcher<bigint>(unlock);
 
   return {
     async claim(uids, cutoffMs) {
@@ -77,8 +59,8 @@ export async function createRowClaims(sql: Sql, options: { service: number; free
       if (extra.length > 0) await unlock(extra);
       return held;
     },
-    complete: (uid) => completions.add(uid),
-    release: (uid) => releases.add(uid),
+    complete: (uid) => completions.addAndWait(uid),
+    release: (uid) => releases.addAndWait(uid),
     async close() {
       try {
         await Promise.all([completions.idle(), releases.idle()]);

@@ -4,7 +4,7 @@
 // The row branches, log lines and metrics are the original's. What we changed (see README):
 // - rows are fetched in batches and handed to one lane per node, each running `concurrency` rows at
 //   once, and the next batch is fetched while lanes still work; a node whose lane is full is left out
-//   of the next fetch, so one slow or failing node never stalls the others;
+//   of the next fetch, so one slow or failing node never stalls the others (purge-lanes.ts);
 // - this run never fetches a row again once it has it in hand, failed on it, or saw another instance
 //   holding it (advisory-lock claims, purge-claims.ts); so there is no false "Loop detected", and
 //   rows on downed nodes are not fetched at all unless --force;
@@ -14,6 +14,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { createRowClaims, type RowClaims } from "./purge-claims.ts";
+import { createPurgeLanes } from "./purge-lanes.ts";
 import { appendLedgerEntry, type LedgerEntry } from "./purge-ledger.ts";
 import type { TokenserverRepository, UidRangeBound } from "./repository.ts";
 import { classifyFailure, StorageDeleteError, type StorageDeleter } from "./storage-delete.ts";
@@ -86,12 +87,6 @@ async function pointsToActive(row: OldUserRecord, options: PurgeOptions, deps: P
   return true;
 }
 
-/** A node's lane: rows waiting and the number running. */
-interface Lane {
-  queue: OldUserRecord[];
-  running: number;
-}
-
 export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): Promise<PurgeResult> {
   const { repo, metrics, log } = deps;
   const random = deps.random ?? Math.random;
@@ -113,21 +108,12 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
 
   log.info("Purging old user records");
   let claims: RowClaims | null = null;
-  const lanes = new Map<string, Lane>();
-  const inHand = new Set<bigint>(); // fetched and not finished
   const givenUp = new Set<bigint>(); // failed, skipped or held elsewhere: not fetched again this run
-  let settledWaiters: (() => void)[] = [];
   let countable = 0; // rows purged or being purged, for --max-records
   let done = 0;
   let backlog = 0n;
   let lastProgress = { at: started, done: 0 };
 
-  const notifySettled = () => {
-    const waiters = settledWaiters;
-    settledWaiters = [];
-    for (const w of waiters) w();
-  };
-  const nextSettle = () => new Promise<void>((resolve) => settledWaiters.push(resolve));
   const maxRecordsReached = () => options.maxRecords > 0 && countable >= options.maxRecords;
 
   const ledger = async (entry: LedgerEntry) => {
@@ -206,57 +192,23 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
     }
   };
 
+  // Rows in hand run in one lane per node (purge-lanes.ts); a forced row of a downed node goes to the
+  // node its data is deleted from.
   const laneKey = (row: OldUserRecord) =>
-    row.node === null ? "" : row.downed && options.force && options.overrideNode ? options.overrideNode : row.node;
-  const laneOf = (key: string): Lane => {
-    let lane = lanes.get(key);
-    if (!lane) lanes.set(key, (lane = { queue: [], running: 0 }));
-    return lane;
-  };
-
-  const pump = (key: string) => {
-    const lane = laneOf(key);
-    while (lane.running < options.concurrency && lane.queue.length > 0) {
-      const row = lane.queue.shift()!;
-      lane.running += 1;
+    row.node === null ? null : row.downed && options.force && options.overrideNode ? options.overrideNode : row.node;
+  const lanes = createPurgeLanes<OldUserRecord>({
+    concurrency: options.concurrency,
+    batchSize: options.maxPerLoop,
+    run: async (row) => {
       const startedAt = monotonic();
-      void handleRow(row).then(async (released) => {
-        deps.onRowDone?.(row.uid, released, monotonic() - startedAt);
-        lane.running -= 1;
-        inHand.delete(row.uid);
-        if (claims && !released) await claims.release(row.uid).catch((error) => log.warn("Could not release a row claim", { error }));
-        pump(key);
-        notifySettled();
-      });
-    }
-  };
-
-  const rowsInHand = () => inHand.size;
-  /** Nodes with a full lane: their rows wait in the database until the lane drains. */
-  // A lane counts as full with half a batch (and at least two rounds of work) waiting: enough to keep
-  // it busy while the next fetch and claim run, not so much that one slow node hoards the backlog.
-  const fullLane = Math.max(2 * options.concurrency, Math.ceil(options.maxPerLoop / 2));
-  const saturatedNodes = () => [...lanes].filter(([key, l]) => key !== "" && l.queue.length >= fullLane).map(([key]) => key);
-  const waitingRows = () => {
-    let waiting = 0;
-    for (const [key, lane] of lanes) if (key === "" || lane.queue.length < fullLane) waiting += lane.queue.length;
-    return waiting;
-  };
-  const drain = async () => {
-    while (rowsInHand() > 0) await nextSettle();
-  };
-  // The lanes that were full when a fetch found nothing else to do: fetching again is pointless until
-  // one of them has room again, or everything in hand is finished.
+      const released = await handleRow(row);
+      deps.onRowDone?.(row.uid, released, monotonic() - startedAt);
+      if (claims && !released) await claims.release(row.uid).catch((error) => log.warn("Could not release a row claim", { error }));
+    },
+  });
+  // The nodes left out of the last fetch that found nothing else: fetching again is pointless until one
+  // of their lanes has room again, or everything in hand is finished.
   let blockedOn: string[] | null = null;
-  const waitForCapacity = async () => {
-    while (rowsInHand() > 0) {
-      const full = saturatedNodes();
-      const unblocked = blockedOn === null || blockedOn.some((node) => !full.includes(node));
-      // Keep at most one batch waiting across the lanes that can take work.
-      if (unblocked && waitingRows() < options.maxPerLoop) return;
-      await nextSettle();
-    }
-  };
 
   const reportProgress = () => {
     const at = monotonic();
@@ -281,22 +233,23 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         break;
       }
       if (maxRecordsReached()) break;
-      await waitForCapacity();
-      const excludeNodes = saturatedNodes();
+      await lanes.waitForCapacity(blockedOn, options.signal);
+      if (options.signal?.aborted) continue;
+      const excludeNodes = lanes.full();
       const offset = Math.floor(random() * (options.maxOffset + 1));
       const rows = await repo.getOldUserRecords({
         gracePeriod: grace,
         limit: options.maxPerLoop,
         offset,
         uidRange: options.uidRange,
-        excludeUids: [...inHand, ...givenUp],
+        excludeUids: [...Array.from(lanes.inHand, (r) => r.uid), ...givenUp],
         excludeNodes,
         skipDowned: !options.force && !options.dryrun,
         afterUid,
       });
       if (rows.length === 0) {
         // Nodes left out of this fetch may still have rows (their lanes may even have emptied while it ran).
-        if (rowsInHand() > 0 || excludeNodes.length > 0) {
+        if (lanes.inHand.size > 0 || excludeNodes.length > 0) {
           blockedOn = excludeNodes; // nothing more until one of these lanes has room (or all is done)
           continue;
         }
@@ -326,10 +279,9 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
           continue;
         }
         if (counts) countable += 1;
-        inHand.add(row.uid);
-        laneOf(laneKey(row)).queue.push(row);
+        lanes.add(laneKey(row), row);
       }
-      for (const key of lanes.keys()) pump(key);
+      lanes.pump();
       reportProgress();
       // A short batch means nothing else is eligible, except rows of the nodes we left out.
       if (rows.length < options.maxPerLoop) {
@@ -337,7 +289,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
         blockedOn = excludeNodes;
       }
     }
-    await drain();
+    await lanes.drain();
     if (maxRecordsReached()) {
       log.info("Reached max_records, exiting");
       metrics.incr("max_records");
@@ -346,7 +298,7 @@ export async function purgeOldRecords(deps: PurgeDeps, options: PurgeOptions): P
     result.ok = true;
   } catch (error) {
     log.error("Error while purging old user records", { error });
-    await drain();
+    await lanes.drain();
   } finally {
     await claims?.close().catch((error) => log.warn("Could not release row claims", { error }));
     metrics.timing("purge.run.duration_ms", Math.trunc(monotonic() - started));

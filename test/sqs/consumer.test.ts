@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SendMessageBatchCommand, type Message } from "@aws-sdk/client-sqs";
+import { sleep as defaultSleep } from "../../src/core/backoff.ts";
 import { runConsumer, type ConsumerHandler } from "../../src/sqs/consumer.ts";
 import { captureLog } from "../support/log.ts";
 import { startTestSqs } from "../support/sqs.ts";
@@ -17,10 +18,14 @@ async function queueWith(bodies: string[], attributes?: Record<string, string>) 
   return { name, url };
 }
 
-const passthrough = (handle: (body: string) => Promise<void>, key?: (body: string) => string): ConsumerHandler<string> => ({
+const passthrough = (
+  handle: (body: string) => Promise<void>,
+  key?: (body: string) => string,
+  withSignal?: (body: string, signal: AbortSignal) => Promise<void>,
+): ConsumerHandler<string> => ({
   decode: (m: Message) => m.Body ?? "",
   orderingKey: key,
-  handle: (body) => handle(body),
+  handle: (body, _message, signal) => (withSignal ? withSignal(body, signal) : handle(body)),
 });
 
 describe("runConsumer", () => {
@@ -137,6 +142,81 @@ describe("runConsumer", () => {
     setImmediate(() => controller.abort());
     await consumer;
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test("handlers receive the abandon signal; one that honours it leaves its message on the queue", async () => {
+    const { name, url } = await queueWith(["slow"], { VisibilityTimeout: "60" });
+    const stop = new AbortController();
+    const abandon = new AbortController();
+    let received: AbortSignal | undefined;
+    const captured = captureLog();
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captured.log, signal: stop.signal, abandonSignal: abandon.signal,
+      waitTimeSeconds: 0, concurrency: 1,
+      handler: passthrough(async () => {}, undefined, async (_body, signal) => {
+        received = signal;
+        stop.abort(); // SIGTERM while handling, then the stop deadline comes near
+        abandon.abort();
+        if (signal.aborted) throw signal.reason;
+      }),
+    });
+    expect(received).toBe(abandon.signal);
+    expect(stats).toMatchObject({ received: 1, deleted: 0, abandoned: 1, failed: 0 });
+    expect(sqs.server.inspectQueue(name)!.messages.inflight.map((m) => m.message.body)).toEqual(["slow"]);
+    expect(captured.messages()).toContain("Stop deadline: message abandoned, left on the queue");
+  });
+
+  test("without abandonSignal, handlers get a signal that never aborts", async () => {
+    const { url } = await queueWith(["one"]);
+    const signals: AbortSignal[] = [];
+    await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 1, drain: true,
+      handler: passthrough(async () => {}, undefined, async (_body, signal) => void signals.push(signal)),
+    });
+    expect(signals.length).toBe(1);
+    expect(signals[0]!.aborted).toBe(false);
+  });
+
+  test("after abandonSignal aborts, messages not yet started are not started", async () => {
+    const { name, url } = await queueWith(["first", "second", "third"], { VisibilityTimeout: "60" });
+    const stop = new AbortController();
+    const abandon = new AbortController();
+    const started: string[] = [];
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: stop.signal, abandonSignal: abandon.signal,
+      waitTimeSeconds: 0, concurrency: 1,
+      handler: passthrough(async (b) => {
+        started.push(b);
+        stop.abort();
+        abandon.abort(); // this handler ignores the signal and finishes; the others must not start
+      }),
+    });
+    expect(started.length).toBe(1);
+    expect(stats).toMatchObject({ received: 3, deleted: 1, abandoned: 2 });
+    expect(sqs.depth(name)).toBe(2);
+  });
+
+  test("stopping does not wait out a backoff sleep", async () => {
+    const { url } = await queueWith(["bad"], { VisibilityTimeout: "60" });
+    const stop = new AbortController();
+    let attempts = 0;
+    // A failing handler puts the loop into a backoff of about ten minutes (random() = 1); the stop
+    // signal, sent once the loop is in that sleep, must end it at once (the test would time out).
+    const stats = await runConsumer({
+      sqs: sqs.client, queueUrl: url, log: captureLog().log, signal: stop.signal,
+      waitTimeSeconds: 0, concurrency: 1, random: () => 1, backoff: { baseMs: 600_000, capMs: 600_000 },
+      sleep: (ms, signal) => {
+        setImmediate(() => stop.abort());
+        return defaultSleep(ms, signal);
+      },
+      handler: passthrough(async () => {
+        attempts += 1;
+        throw new Error("database down");
+      }),
+    });
+    expect(attempts).toBe(1);
+    expect(stats.failed).toBe(1);
   });
 
   test("SQS errors back off and never crash the loop; it recovers when the queue comes back", async () => {
