@@ -1,9 +1,12 @@
 // The SQS consumer loop every queue tool uses (DESIGN.md §5).
 //
-// Contract: `handle` resolves → the message is deleted; `handle` throws → the message stays on the queue
-// and comes back after its visibility timeout (the redrive policy decides when it is dead-lettered).
-// What to do with input that can never be processed is the tool's policy: its handler logs, counts and
-// resolves, so the message is deleted rather than redelivered forever.
+// Contract, in the error vocabulary of src/core/errors.ts:
+// - `handle` resolves → the message is deleted;
+// - `decode` or `handle` throws an InvalidInputError (input that can never be processed) → the message is
+//   logged with that reason and its id, counted, and deleted: never redelivered forever;
+// - `handle` throws anything else → the message stays on the queue and comes back after its visibility
+//   timeout (the redrive policy decides when it is dead-lettered). A TransientError (database down, a
+//   statement timeout) is expected and logged as a warning; any other error is logged with its stack.
 //
 // Stopping, in two stages: aborting `signal` stops receiving (at once, also out of a long poll, a backoff
 // sleep or a wait for capacity); messages already received are finished, then the loop returns.
@@ -17,10 +20,11 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import { backoffDelay, sleep as defaultSleep, type BackoffPolicy } from "../core/backoff.ts";
 import { createKeyedSequencer, createLimiter } from "../core/concurrency.ts";
+import { InvalidInputError, TransientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 
 export interface ConsumerHandler<T> {
-  /** Total and synchronous: turns a message into a work item (invalid input is a work item too). */
+  /** Synchronous: turns a message into a work item, or throws InvalidInputError. */
   decode(message: Message): T;
   /** Items with the same key run one at a time, in the order they were received. */
   orderingKey?(item: T): string | undefined;
@@ -34,6 +38,22 @@ export interface ConsumerHandler<T> {
 export interface ConsumerObserver {
   /** After each message settles; `ms` runs from receipt to the end of its handler. */
   settled?(message: Message, ok: boolean, ms: number): void;
+  /** A message refused as unprocessable (it is deleted), for the tool's own counters. */
+  invalid?(message: Message, error: InvalidInputError): void;
+}
+
+/**
+ * What happens to a message whose decode or handler threw: "delete" for unprocessable input (logged
+ * with its reason and the message id), "leave" for anything else (logged for the operator).
+ */
+export function settleFailure(error: unknown, message: Pick<Message, "MessageId">, log: Logger): "delete" | "leave" {
+  if (error instanceof InvalidInputError) {
+    log.error(error.message, { messageId: message.MessageId });
+    return "delete";
+  }
+  if (error instanceof TransientError) log.warn("Message left on the queue for redelivery", { messageId: message.MessageId, error: error.message });
+  else log.error("Message left on the queue for redelivery", { messageId: message.MessageId, error });
+  return "leave";
 }
 
 export interface ConsumerOptions<T> {
@@ -62,6 +82,8 @@ export interface ConsumerStats {
   deleted: number;
   /** Handler failures: those messages were left on the queue. */
   failed: number;
+  /** Unprocessable messages (InvalidInputError): logged and deleted. */
+  invalid: number;
   /** Messages left on the queue because `abandonSignal` aborted before or while they were handled. */
   abandoned: number;
   receiveErrors: number;
@@ -77,7 +99,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const stats: ConsumerStats = { received: 0, deleted: 0, failed: 0, abandoned: 0, receiveErrors: 0, deleteErrors: 0 };
+  const stats: ConsumerStats = { received: 0, deleted: 0, failed: 0, invalid: 0, abandoned: 0, receiveErrors: 0, deleteErrors: 0 };
 
   const slots = createLimiter(Math.max(1, options.concurrency));
   // A message waits for the earlier ones of its key before it waits for a slot, so it never holds a slot idle.
@@ -102,6 +124,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
       failureStreak = 0;
       return true;
     } catch (error) {
+      if (error instanceof InvalidInputError) return refuse(message, error);
       if (abandonSignal.aborted) {
         stats.abandoned += 1;
         log.warn("Stop deadline: message abandoned, left on the queue", { messageId: message.MessageId, error });
@@ -109,11 +132,19 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
       }
       failureStreak += 1;
       stats.failed += 1;
-      log.error("Message left on the queue for redelivery", { messageId: message.MessageId, error });
+      settleFailure(error, message, log);
       return false;
     } finally {
       slots.release();
     }
+  };
+
+  /** Unprocessable: logged, counted and deleted (true: delete it). */
+  const refuse = (message: Message, error: InvalidInputError): boolean => {
+    stats.invalid += 1;
+    settleFailure(error, message, log);
+    options.observer?.invalid?.(message, error);
+    return true;
   };
 
   const processMessage = (message: Message, receivedAt: number): Promise<boolean> => {
@@ -123,7 +154,8 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
       item = handler.decode(message);
       key = handler.orderingKey?.(item);
     } catch (error) {
-      // decode is meant to be total; if it is not, keep the message rather than lose it.
+      if (error instanceof InvalidInputError) return Promise.resolve(refuse(message, error));
+      // Not a verdict on the message (a bug in decode): keep it rather than lose it.
       stats.failed += 1;
       log.error("Could not decode message; left on the queue", { messageId: message.MessageId, error });
       return Promise.resolve(false);

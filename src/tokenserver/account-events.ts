@@ -2,7 +2,9 @@
 // consumer around it: the `process-account-events` tool minus its command line.
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffPolicy } from "../core/backoff.ts";
+import { InvalidInputError, TransientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { isTransientDbError } from "../db/errors.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ToolContext } from "../runtime/tool-spec.ts";
 import { resolveQueueUrl } from "../sqs/client.ts";
@@ -22,31 +24,42 @@ export interface ApplyDeps {
 
 /**
  * Applies one decoded event. Idempotent: the same event twice leaves the same state as once.
- * Database errors propagate (the consumer leaves the message for redelivery).
+ * An invalid event is counted and thrown as an InvalidInputError (the consumer logs it with the message
+ * id and deletes it); a database failure worth retrying is a TransientError (the message stays queued);
+ * other database errors propagate as they are (also left, for the redrive policy to decide).
  */
-export async function applyAccountEvent(event: AccountEvent, deps: ApplyDeps, messageId?: string): Promise<AccountEventOutcome> {
-  const { repo, metrics, log } = deps;
+export async function applyAccountEvent(event: AccountEvent, deps: ApplyDeps, messageId?: string): Promise<Exclude<AccountEventOutcome, "invalid">> {
+  const { metrics, log } = deps;
   switch (event.kind) {
     case "invalid":
-      log.error(`Invalid account message: ${event.reason}`, { messageId });
       metrics.incr("invalid");
-      return "invalid";
+      throw new InvalidInputError(`Invalid account message: ${event.reason}`);
     case "unknown":
       log.warn(`Dropping unknown event type ${pythonRepr(event.eventType)}`, { messageId });
       metrics.incr("unknown");
       return "unknown";
     case "delete":
       log.info(`Processing account delete for ${pythonRepr(event.email)}`);
-      await repo.retireUser(event.email);
+      await transient(deps.repo.retireUser(event.email));
       break;
     case "reset":
     case "passwordChange":
       log.info(`Processing ${event.kind === "reset" ? "account reset" : "password change"} for ${pythonRepr(event.email)}`);
-      await decrementGeneration(event.email, event.generation, deps);
+      await transient(decrementGeneration(event.email, event.generation, deps));
       break;
   }
   metrics.incr(event.kind);
   return event.kind;
+}
+
+/** A database failure that will pass (connection lost, statement timeout, lock conflict) as a TransientError. */
+async function transient<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isTransientDbError(error)) throw new TransientError(`database unavailable: ${(error as Error).message}`, { cause: error });
+    throw error;
+  }
 }
 
 /**
@@ -75,6 +88,8 @@ export interface ProcessAccountEventsOptions {
   observer?: ConsumerObserver;
   /** Pause after SQS errors and failed events (default 200 ms doubling to 20 s, with jitter). */
   backoff?: BackoffPolicy;
+  /** The stop bound is nearly used up: events not yet applied are left on the queue. */
+  abandon?: AbortSignal;
 }
 
 export interface ProcessAccountEventsDeps extends ApplyDeps {
@@ -109,6 +124,7 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
       drain: options.drain,
       observer: options.observer,
       backoff: options.backoff,
+      ...(options.abandon ? { abandonSignal: options.abandon } : {}),
       handler: {
         decode: (message: Message) => decodeAccountEvent(message.Body),
         // Events for one account are applied in the order they arrived.
@@ -117,7 +133,7 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
           try {
             counts[await applyAccountEvent(event, deps, message.MessageId)] += 1;
           } catch (error) {
-            counts.failed += 1;
+            counts[error instanceof InvalidInputError ? "invalid" : "failed"] += 1;
             throw error;
           }
         },
@@ -139,6 +155,6 @@ export async function runAccountEventsTool(ctx: ToolContext<AccountEventsSetting
   const queueUrl = await resolveQueueUrl(ctx.sqs, settings.queue);
   await processAccountEvents(
     { sqs: ctx.sqs, repo, metrics: ctx.metrics, log },
-    { queueUrl, waitTimeSeconds: settings.queueWaitTime, concurrency: settings.concurrency, drain: settings.drain, signal: ctx.signal },
+    { queueUrl, waitTimeSeconds: settings.queueWaitTime, concurrency: settings.concurrency, drain: settings.drain, signal: ctx.signal, abandon: ctx.abandon },
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SendMessageBatchCommand, type Message } from "@aws-sdk/client-sqs";
 import { sleep as defaultSleep } from "../../src/core/backoff.ts";
+import { InvalidInputError, TransientError } from "../../src/core/errors.ts";
 import { runConsumer, type ConsumerHandler } from "../../src/sqs/consumer.ts";
 import { captureLog } from "../support/log.ts";
 import { startTestSqs } from "../support/sqs.ts";
@@ -57,6 +58,41 @@ describe("runConsumer", () => {
     const q = sqs.server.inspectQueue(name)!;
     expect(q.messages.inflight.map((m) => m.message.body)).toEqual(["bad"]);
     expect(captured.messages()).toContain("Message left on the queue for redelivery");
+  });
+
+  test("the error vocabulary: InvalidInputError is logged with its id, counted and deleted; TransientError and other errors leave the message", async () => {
+    const { name, url } = await queueWith(["ok", "undecodable", "unprocessable", "transient", "bug"], { VisibilityTimeout: "60" });
+    const captured = captureLog();
+    const refused: string[] = [];
+    const stats = await runConsumer<string>({
+      sqs: sqs.client, queueUrl: url, log: captured.log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 2, drain: true, sleep: async () => {},
+      observer: { invalid: (m, error) => void refused.push(`${m.Body}: ${error.message}`) },
+      handler: {
+        decode: (m) => {
+          if (m.Body === "undecodable") throw new InvalidInputError("not JSON");
+          return m.Body ?? "";
+        },
+        handle: async (body) => {
+          if (body === "unprocessable") throw new InvalidInputError("no such notification type");
+          if (body === "transient") throw new TransientError("database unavailable: connection refused");
+          if (body === "bug") throw new TypeError("undefined is not a function");
+        },
+      },
+    });
+    expect(stats).toMatchObject({ received: 5, deleted: 3, invalid: 2, failed: 2 });
+    expect(refused.sort()).toEqual(["undecodable: not JSON", "unprocessable: no such notification type"]);
+    const left = sqs.server.inspectQueue(name)!.messages.inflight.map((m) => m.message.body).sort();
+    expect(left).toEqual(["bug", "transient"]);
+    const byMessage = new Map(captured.lines.map((l) => [l.msg + "|" + String(l.fields.error ?? ""), l]));
+    const invalidLine = captured.lines.find((l) => l.msg === "not JSON")!;
+    expect(invalidLine.severity).toBe(3);
+    expect(typeof invalidLine.fields.messageId).toBe("string");
+    const transientLine = [...byMessage.values()].find((l) => String(l.fields.error).startsWith("database unavailable"))!;
+    expect(transientLine).toMatchObject({ severity: 4, msg: "Message left on the queue for redelivery" });
+    const bugLine = [...byMessage.values()].find((l) => String(l.fields.error).startsWith("TypeError: undefined is not a function"))!;
+    expect(bugLine).toMatchObject({ severity: 3, msg: "Message left on the queue for redelivery" });
+    expect(String(bugLine.fields.error)).toContain("\n    at "); // an unexpected error keeps its stack
   });
 
   test("never runs more than `concurrency` handlers at once", async () => {

@@ -3,6 +3,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { decodeAccountEvent } from "../../src/tokenserver/account-event.ts";
 import { applyAccountEvent } from "../../src/tokenserver/account-events.ts";
+import { settleFailure } from "../../src/sqs/consumer.ts";
 import { createTokenserverRepository } from "../../src/tokenserver/repository.ts";
 import { MAX_GENERATION } from "../../src/tokenserver/types.ts";
 import { captureLog } from "../support/log.ts";
@@ -24,8 +25,14 @@ beforeEach(async () => {
   metrics = recordingMetrics();
 });
 
+/** One event as the consumer runs it: an unprocessable one is settled by the consumer's own rule. */
 async function processEvent(body: string, repo = db.repo) {
-  return applyAccountEvent(decodeAccountEvent(body), { repo, metrics, log: captured.log }, "msg-1");
+  try {
+    return await applyAccountEvent(decodeAccountEvent(body), { repo, metrics, log: captured.log }, "msg-1");
+  } catch (error) {
+    if (settleFailure(error, { MessageId: "msg-1" }, captured.log) === "delete") return "invalid";
+    throw error;
+  }
 }
 
 const records = (email = EMAIL) => db.repo.getUserRecords(email);
