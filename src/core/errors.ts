@@ -28,9 +28,3 @@ export class TransientError extends Error {
 export class InvalidInputError extends Error {
   override name = "InvalidInputError";
 }
-
-/** Turns whatever a `catch` received into an Error without losing it. */
-export function coerceError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === "string" ? value : JSON.stringify(value));
-}
