@@ -49,3 +49,9 @@ export async function accountConfigDatabases(): Promise<AccountConfigDatabases> 
     },
   };
 }
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.parse("2026-01-01T00:00:00Z")) {
+  let now = start;
+  return { now: () => now, set: (t: number) => void (now = t), advance: (ms: number) => void (now += ms) };
+}
