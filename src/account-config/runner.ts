@@ -94,8 +94,11 @@ export class AccountConfigRunner {
     return new Promise((resolve) => this.refreshed.add(resolve));
   }
 
-  /** Stops the timer and the listener and waits (bounded) for the refresh and visscore checks in flight. */
-  async stop(options: { refreshWaitMs?: number; checksWaitMs?: number } = {}): Promise<void> {
+  /**
+   * Stops the timer and the listener and waits (bounded) for the refresh and visscore checks in flight.
+   * Resolves true when a refresh was still running at the bound: the caller may close the pool to drop it.
+   */
+  async stop(options: { refreshWaitMs?: number; checksWaitMs?: number } = {}): Promise<boolean> {
     this.stopping = true;
     clearTimeout(this.timer);
     this.readyWaiters?.resolve();
@@ -103,8 +106,9 @@ export class AccountConfigRunner {
     this.listenHandle = undefined;
     await Promise.race([handle?.unlisten().catch(() => {}), delay(1_000)]);
     // A refresh still running after the bound is dropped: its read-only transaction applies nothing.
-    await Promise.race([this.running, delay(options.refreshWaitMs ?? 5_000)]);
+    const finished = await Promise.race([(this.running ?? Promise.resolve()).then(() => true), delay(options.refreshWaitMs ?? 5_000).then(() => false)]);
     await Promise.race([this.cache.visscore?.settled(), delay(options.checksWaitMs ?? 2_000)]);
+    return !finished;
   }
 
   private async cycle(reason: string): Promise<void> {

@@ -64,7 +64,9 @@ export async function runServe(ctx: ToolContext<ServeSettings> & { resources: Se
   // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
   const cut = () => void server.stop(true);
   ctx.abandon.addEventListener("abort", cut, { once: true });
-  await Promise.all([server.stop(), runner.stop({ refreshWaitMs: 3_000, checksWaitMs: 1_500 })]);
+  const [, dropped] = await Promise.all([server.stop(), runner.stop({ refreshWaitMs: 3_000, checksWaitMs: 1_500 })]);
+  // A refresh still blocked is dropped: closing its connection rolls its read-only transaction back.
+  if (dropped) await sql.end({ timeout: 0 });
   ctx.abandon.removeEventListener("abort", cut);
   if (fatal) throw fatal;
   log.info("Stopped");
