@@ -26,23 +26,28 @@ export interface AccountRow {
   visscore_queue: string | null;
 }
 
+/**
+ * One child table: rows by id, and each account's rows in a small array (an account has a handful of rows
+ * per table; a Map per account and table would cost more heap than the rows, goal G7).
+ */
 export class TableStore {
   readonly rows = new Map<number, Row>();
-  readonly byAccount = new Map<number | null, Map<number, Row>>();
+  readonly byAccount = new Map<number | null, Row[]>();
 
   /** Inserts or replaces a row; returns the account it left when it moved (or undefined). */
   upsert(row: Row): number | null | undefined {
     const previous = this.rows.get(row.id);
-    let left: number | null | undefined;
-    if (previous && previous.account_id !== row.account_id) {
-      this.detach(previous);
-      left = previous.account_id;
-    }
     this.rows.set(row.id, row);
-    let forAccount = this.byAccount.get(row.account_id);
-    if (!forAccount) this.byAccount.set(row.account_id, (forAccount = new Map()));
-    forAccount.set(row.id, row);
-    return left;
+    if (previous && previous.account_id === row.account_id) {
+      const list = this.byAccount.get(row.account_id)!;
+      list[list.indexOf(previous)] = row;
+      return undefined;
+    }
+    if (previous) this.detach(previous);
+    const list = this.byAccount.get(row.account_id);
+    if (list) list.push(row);
+    else this.byAccount.set(row.account_id, [row]);
+    return previous?.account_id;
   }
 
   remove(id: number): Row | undefined {
@@ -53,18 +58,20 @@ export class TableStore {
     return previous;
   }
 
-  of(accountId: number | null): ReadonlyMap<number, Row> {
+  /** The account's rows (null: the rows without an account, the global default patterns). */
+  of(accountId: number | null): readonly Row[] {
     return this.byAccount.get(accountId) ?? EMPTY;
   }
 
   private detach(row: Row) {
-    const forAccount = this.byAccount.get(row.account_id);
-    forAccount?.delete(row.id);
-    if (forAccount?.size === 0) this.byAccount.delete(row.account_id);
+    const list = this.byAccount.get(row.account_id);
+    if (!list) return;
+    list.splice(list.indexOf(row), 1);
+    if (list.length === 0) this.byAccount.delete(row.account_id);
   }
 }
 
-const EMPTY: ReadonlyMap<number, Row> = new Map();
+const EMPTY: readonly Row[] = [];
 
 /** Which columns of which map hold a regular expression that must compile. */
 const REGEX_COLUMNS: Partial<Record<MapName, (row: Row) => string | null>> = {
@@ -84,8 +91,6 @@ export class ConfigState {
   readonly accounts = new Map<number, AccountRow>();
   readonly byToken = new Map<string, number>();
   readonly tables = Object.fromEntries(MAP_NAMES.map((m) => [m, new TableStore()])) as Record<MapName, TableStore>;
-  /** "patterns:12" → the compiled regex of that row. */
-  readonly regexes = new Map<string, RegExp>();
   /** "table:id" → why the row is not served. */
   readonly problems = new Map<string, string>();
   /** The original's last_updated_*: the cache time of the last change per account and map (informational). */
@@ -168,7 +173,7 @@ export class ConfigState {
     let matcher = this.ipIndex.get(accountId);
     if (!matcher) {
       matcher = new IpMatcher();
-      for (const row of this.tables.blacklistIps.of(accountId).values()) matcher.add(row.ip as string, row.mode as Mode);
+      for (const row of this.tables.blacklistIps.of(accountId)) matcher.add(row.ip as string, row.mode as Mode);
       this.ipIndex.set(accountId, matcher);
     }
     return matcher;
@@ -178,7 +183,7 @@ export class ConfigState {
     let modes = this.visitorIndex.get(accountId);
     if (!modes) {
       modes = new Map();
-      for (const row of this.tables.blacklistVisitors.of(accountId).values()) modes.set(row.visitor as string, row.mode as Mode);
+      for (const row of this.tables.blacklistVisitors.of(accountId)) modes.set(row.visitor as string, row.mode as Mode);
       this.visitorIndex.set(accountId, modes);
     }
     return modes;
@@ -201,28 +206,29 @@ export class ConfigState {
     return true;
   }
 
-  /** Compiles the row's regex, if it has one; a failure is recorded and the row is not served. */
+  /**
+   * Checks that the row's regex, if it has one, compiles in JavaScript; a failure is recorded and the row
+   * is not served. The compiled form is not kept: consumers compile what they use, and 40k RegExp objects
+   * per 10k accounts would cost more heap than the rows themselves.
+   */
   private servable(map: MapName, row: Row): boolean {
     const source = REGEX_COLUMNS[map]?.(row);
     const key = `${map}:${row.id}`;
     if (source === undefined || source === null) {
-      this.regexes.delete(key);
-      this.problems.delete(key);
+      if (this.problems.size > 0) this.problems.delete(key);
       return true;
     }
     try {
-      this.regexes.set(key, new RegExp(source));
-      this.problems.delete(key);
+      new RegExp(source);
+      if (this.problems.size > 0) this.problems.delete(key);
       return true;
     } catch (error) {
-      this.regexes.delete(key);
       this.problems.set(key, `${TABLES.find((t) => t.map === map)!.name} row ${row.id}: ${(error as Error).message}`);
       return false;
     }
   }
 
   private forgetProblem(map: MapName, id: number) {
-    this.problems.delete(`${map}:${id}`);
-    this.regexes.delete(`${map}:${id}`);
+    if (this.problems.size > 0) this.problems.delete(`${map}:${id}`);
   }
 }

@@ -29,18 +29,17 @@ export function connectionStrings(account: AccountRow, includeSecrets: boolean):
 
 /** A lookup is served only while its cluster and its event are present and active (§6). */
 function servedLookups(state: ConfigState, accountId: number): Row[] {
-  const clusters = state.tables.clusters.of(accountId);
-  const events = state.tables.events.of(accountId);
-  return [...state.tables.clusterLookups.of(accountId).values()].filter((lookup) => {
-    const cluster = clusters.get(lookup.cluster_id as number);
-    const event = events.get(lookup.event_id as number);
-    return cluster?.active === true && event?.active === true;
+  const { clusters, events, clusterLookups } = state.tables;
+  return clusterLookups.of(accountId).filter((lookup) => {
+    const cluster = clusters.rows.get(lookup.cluster_id as number);
+    const event = events.rows.get(lookup.event_id as number);
+    return cluster?.active === true && cluster.account_id === accountId && event?.active === true && event.account_id === accountId;
   });
 }
 
 /** The account's own active patterns plus the active global defaults, in (priority, id) order. */
 export function effectivePatterns(state: ConfigState, accountId: number): Row[] {
-  const active = (rows: ReadonlyMap<number, Row>) => [...rows.values()].filter((row) => row.active === true);
+  const active = (rows: readonly Row[]) => rows.filter((row) => row.active === true);
   return [...active(state.tables.patterns.of(accountId)), ...active(state.tables.patterns.of(null))].sort(
     (a, b) => (a.priority as number) - (b.priority as number) || a.id - b.id,
   );
@@ -49,7 +48,7 @@ export function effectivePatterns(state: ConfigState, accountId: number): Row[] 
 /** The present direct children (not transitive), in id order. */
 export function childAccounts(state: ConfigState, accountId: number): AccountRow[] {
   const children: AccountRow[] = [];
-  for (const edge of state.tables.children.of(accountId).values()) {
+  for (const edge of state.tables.children.of(accountId)) {
     const child = state.accounts.get(edge.child_account_id as number);
     if (child) children.push(child);
   }
@@ -65,7 +64,7 @@ export function accountSummary(state: ConfigState, now: number) {
 export function accountView(state: ConfigState, account: AccountRow, options: ViewOptions) {
   const maps = {} as Record<MapName, Row[]>;
   for (const map of MAP_NAMES) {
-    maps[map] = map === "clusterLookups" ? servedLookups(state, account.id) : [...state.tables[map].of(account.id).values()];
+    maps[map] = map === "clusterLookups" ? servedLookups(state, account.id) : [...state.tables[map].of(account.id)];
     maps[map].sort(byId);
   }
   const v = options.visscore;
@@ -97,5 +96,5 @@ export function accountView(state: ConfigState, account: AccountRow, options: Vi
 export type AccountView = ReturnType<typeof accountView>;
 
 export function defaultPatterns(state: ConfigState): Row[] {
-  return [...state.tables.patterns.of(null).values()].sort(byId);
+  return [...state.tables.patterns.of(null)].sort(byId);
 }
