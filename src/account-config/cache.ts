@@ -21,8 +21,10 @@ export interface CacheOptions {
   now?: () => number;
   /** Default 1 h. */
   fullReloadIntervalMs?: number;
-  /** Per statement of a refresh (default 5 s). */
+  /** Per statement of a delta refresh (default 5 s). */
   statementTimeoutMs?: number;
+  /** For the full load's one statement (default 120 s). */
+  fullLoadTimeoutMs?: number;
   /** Absent: visscore is not checked (the state stays empty). */
   visscore?: VisscoreChecker;
 }
@@ -54,7 +56,7 @@ export class AccountConfigCache {
     const read = await sql.begin("isolation level repeatable read read only", async (tx) => {
       const current = await readFrontier(tx as unknown as Sql, this.options.statementTimeoutMs ?? 5_000);
       const full = options.full === true || previous === null || previous.epoch !== current.epoch || dueFull;
-      const rows = full ? await readAllRows(tx as unknown as Sql) : await readChangedRows(tx as unknown as Sql, previous);
+      const rows = full ? await readAllRows(tx as unknown as Sql, this.options.fullLoadTimeoutMs ?? 120_000) : await readChangedRows(tx as unknown as Sql, previous);
       return { current, full, rows };
     });
     // Everything below is synchronous: readers see the old state or the new one, nothing between.
@@ -63,7 +65,7 @@ export class AccountConfigCache {
     let accountsChanged: Iterable<number>;
     if (read.full) {
       const fresh = new ConfigState();
-      const applied = fresh.apply(read.rows, now);
+      fresh.apply(read.rows, now);
       this.state = fresh;
       this.lastFullAt = now;
       changedRows = read.rows.length;

@@ -132,7 +132,11 @@ async function writer(o: SoakOptions, index: number, deadline: number, stats: So
   }
 }
 
-/** Live rows per table, straight from the database, in the cache's row shape. */
+/** JSON with keys sorted, so two rows compare by content whatever their key order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+
+/** Live rows per table, straight from the database (its own query, not the cache's), canonical JSON. */
 async function databaseRows(sql: Sql): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const { name, map } of TABLES) {
@@ -140,7 +144,7 @@ async function databaseRows(sql: Sql): Promise<Map<string, string>> {
     const rows = await sql.unsafe(
       `SELECT to_jsonb(x) - 'created_at' - 'updated_at' - 'deleted_at' - 'change_txid' AS r FROM ${name} x WHERE deleted_at IS NULL ORDER BY id`,
     );
-    out.set(map, JSON.stringify(rows.map((row) => row.r)));
+    out.set(map, canonical(rows.map((row) => row.r)));
   }
   return out;
 }
@@ -182,7 +186,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const rows = await databaseRows(o.sql);
     for (const [map, json] of rows) {
       const cached = [...cache.state.tables[map as keyof typeof cache.state.tables].rows.values()].sort((a, b) => a.id - b.id);
-      if (JSON.stringify(cached) !== json) stats.differences.push(`table ${map}`);
+      if (canonical(cached) !== json) stats.differences.push(`table ${map}`);
     }
     return stats;
   } finally {
