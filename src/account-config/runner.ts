@@ -16,6 +16,7 @@
 // application_name) and listens again when it does not.
 import { SetupError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { noopMetrics, type Metrics } from "../core/metrics.ts";
 import type { Sql } from "../db/client.ts";
 import { isTransientDbError } from "../db/errors.ts";
 import type { AccountConfigCache } from "./cache.ts";
@@ -41,6 +42,8 @@ export interface RunnerOptions {
   checkSchema?: (sql: Sql) => Promise<void>;
   /** First retry delay after a failed refresh (default 1 s). */
   retryBaseMs?: number;
+  /** account_config.refresh (timing, tagged mode), .changed_rows, .refresh_failed, .accounts (gauge). */
+  metrics?: Metrics;
 }
 
 export interface RunnerStatus {
@@ -102,6 +105,7 @@ export class AccountConfigRunner {
     this.stopping = true;
     clearTimeout(this.timer);
     this.readyWaiters?.resolve();
+    await Promise.race([this.listening, delay(1_000)]);
     const handle = this.listenHandle;
     this.listenHandle = undefined;
     await Promise.race([handle?.unlisten().catch(() => {}), delay(1_000)]);
@@ -118,7 +122,8 @@ export class AccountConfigRunner {
       this.pending = false;
       ok = await this.refreshOnce(reason);
       if (this.stopping) return;
-      if (ok) await this.keepListening(reason);
+      // In the background: a LISTEN database that does not answer must not hold up the refreshes.
+      if (ok && !this.listening) this.listening = this.keepListening(reason).finally(() => (this.listening = null));
       if (!ok || !this.pending || this.stopping) break;
       reason = "pending";
     }
@@ -136,6 +141,10 @@ export class AccountConfigRunner {
         this.schemaChecked = true;
       }
       const info = await this.cache.refresh(this.options.sql);
+      const metrics = this.options.metrics ?? noopMetrics;
+      metrics.timing("account_config.refresh", info.durationMs, { mode: info.mode });
+      if (info.changedRows > 0) metrics.incr("account_config.changed_rows", info.changedRows);
+      metrics.gauge("account_config.accounts", this.cache.state.accounts.size);
       if (this.status.consecutiveFailures > 0) log.info("Refreshes succeed again", { after: this.status.consecutiveFailures });
       this.status.consecutiveFailures = 0;
       delete this.status.lastError;
@@ -148,6 +157,7 @@ export class AccountConfigRunner {
     } catch (error) {
       this.status.consecutiveFailures += 1;
       this.status.lastError = (error as Error).message;
+      (this.options.metrics ?? noopMetrics).incr("account_config.refresh_failed");
       if (error instanceof SetupError || (!this.cache.ready && !isTransientDbError(error))) {
         // Nothing to serve, and nothing that waiting would fix (a missing schema, say).
         this.stopping = true;
@@ -165,14 +175,13 @@ export class AccountConfigRunner {
   /** Listens after the first load, and again whenever the LISTEN session turns out to be gone. */
   private async keepListening(reason: string): Promise<void> {
     const listen = this.options.listen;
-    if (!listen || this.listening) return;
+    if (!listen || this.stopping) return;
     if (this.listenHandle && this.status.listen.connected && reason !== "poll") return;
     if (this.listenHandle && (await this.listenSessionAlive(listen.applicationName))) {
       this.status.listen.connected = true;
       return;
     }
-    this.listening = this.listenAgain(listen.sql).finally(() => (this.listening = null));
-    await this.listening;
+    if (!this.stopping) await this.listenAgain(listen.sql);
   }
 
   private async listenAgain(sql: Sql): Promise<void> {
@@ -194,6 +203,11 @@ export class AccountConfigRunner {
           this.trigger("listen");
         },
       );
+      if (this.stopping) {
+        void this.listenHandle.unlisten().catch(() => {});
+        this.listenHandle = undefined;
+        return;
+      }
       if (previous) log.info("Listening again for changes");
     } catch (error) {
       log.warn("Cannot LISTEN; polling only until the next attempt", { error: (error as Error).message });

@@ -45,6 +45,7 @@ export async function runServe(ctx: ToolContext<ServeSettings> & { resources: Se
     cache,
     sql,
     log: ctx.logger("sync"),
+    metrics: ctx.metrics,
     pollIntervalMs: settings.pollIntervalMs,
     checkSchema: checkAccountConfigSchema,
     ...(listen ? { listen: { ...listen, ...(settings.listenUrl === settings.database.url ? { probe: sql } : {}) } } : {}),
