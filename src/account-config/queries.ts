@@ -129,3 +129,14 @@ export async function resetTxids(sql: Sql): Promise<void> {
       END $$`);
   });
 }
+
+/**
+ * Whether the LISTEN session of a runner still exists. postgres.js listens again by itself after its
+ * connection drops, but gives up silently when the database does not answer at that moment; the loop
+ * finds out here, by the unique application_name of its LISTEN client.
+ */
+export async function listenSessionAlive(sql: Sql, applicationName: string): Promise<boolean> {
+  const [row] = await sql<{ alive: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = ${applicationName} AND query ILIKE 'listen%') AS alive`;
+  return row!.alive;
+}

@@ -20,6 +20,7 @@ import { noopMetrics, type Metrics } from "../core/metrics.ts";
 import type { Sql } from "../db/client.ts";
 import { isTransientDbError } from "../db/errors.ts";
 import type { AccountConfigCache } from "./cache.ts";
+import { listenSessionAlive } from "./queries.ts";
 
 export const CHANNEL = "account_config";
 
@@ -215,14 +216,8 @@ export class AccountConfigRunner {
   }
 
   private async listenSessionAlive(applicationName: string): Promise<boolean> {
-    try {
-      const listen = this.options.listen!;
-      const [row] = await (listen.probe ?? listen.sql)<{ alive: boolean }[]>`
-        SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = ${applicationName} AND query ILIKE 'listen%') AS alive`;
-      return row!.alive;
-    } catch {
-      return false;
-    }
+    const listen = this.options.listen!;
+    return listenSessionAlive(listen.probe ?? listen.sql, applicationName).catch(() => false);
   }
 }
 

@@ -172,6 +172,35 @@ async function refreshBlocked(): Promise<void> {
   }
 }
 
+describe("account-config settings", () => {
+  test("bad values are usage errors naming the variable or flag (exit 2); flags win over the environment", async () => {
+    for (const [extra, args, named] of [
+      [{ POLL_INTERVAL_MS: "soon" }, [], "POLL_INTERVAL_MS"],
+      [{ LISTEN: "maybe" }, [], "LISTEN"],
+      [{}, ["--port", "70000"], "--port"],
+      [{ STALE_AFTER_MS: "5" }, [], "STALE_AFTER_MS"],
+      [{ DATABASE_URL: "mysql://x" }, [], "DATABASE_URL"],
+    ] as const) {
+      const io = fakeIO({ ...env, ...extra });
+      expect(await runTool(tool, [...args], io), named).toBe(2);
+      expect(io.stderr.join(""), named).toContain(named);
+    }
+    const missing = fakeIO({});
+    expect(await runTool(tool, [], missing)).toBe(2);
+    expect(missing.stderr.join("")).toContain("DATABASE_URL must be set");
+    const { serveSettings } = await import("../../src/account-config/settings.ts");
+    const settings = serveSettings({
+      flags: { host: undefined, port: "0", pollIntervalMs: undefined, staleAfterMs: undefined, fullReloadIntervalMs: undefined, listen: false, visscoreCheck: undefined, statementTimeout: undefined, verbose: undefined, humanLogs: undefined, metricHost: undefined, metricPort: undefined },
+      extra: [],
+      verbosity: 0,
+      env: { DATABASE_URL: "postgres://a@h/db", LISTEN_DATABASE_URL: "postgresql+psycopg2://a@primary/db", PORT: "9000", LISTEN: "on", POLL_INTERVAL_MS: "2500", VISSCORE_CHECK: "off", API_TOKEN: "t" },
+      label: (f) => `--${f}`,
+    });
+    expect(settings).toMatchObject({ port: 0, listen: false, pollIntervalMs: 2500, staleAfterMs: 30_000, visscoreCheck: false, apiToken: "t", listenUrl: "postgresql://a@primary/db" });
+    expect("sqs" in settings).toBe(false);
+  });
+});
+
 describe("account-config serve", () => {
   test("SIGTERM with a refresh blocked in flight: requests are answered up to the signal, exit 0 well within 10 s; a second signal exits at once (T41; 143, the runtime's code)", async () => {
     const io = fakeIO(env);
