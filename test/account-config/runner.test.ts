@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { AccountConfigCache } from "../../src/account-config/cache.ts";
 import { dumpDocument } from "../../src/account-config/dump.ts";
+import { heartbeatReport } from "../../src/account-config/heartbeat.ts";
 import { AccountConfigRunner } from "../../src/account-config/runner.ts";
 import { createSql, type Sql } from "../../src/db/client.ts";
 import { accountConfigDatabases, manualClock, type ScenarioDatabase } from "../support/account-config.ts";
@@ -126,6 +127,9 @@ describe("account-config sync loop", () => {
     await until(runner, () => runner.status.listen.connected, 5_000, "LISTEN");
     await proxy.refuse(); // postgres.js tries to listen again at once, fails, and gives up
     await until(runner, () => !runner.status.listen.connected, 5_000, "the loss to be noticed");
+    const deaf = heartbeatReport(runner, 30_000);
+    expect(deaf.httpStatus).toBe(200);
+    expect(deaf.body).toMatchObject({ status: "warning", listen: { enabled: true, connected: false } });
     // Writes go on meanwhile; the poll keeps the cache current.
     await db.sql`UPDATE attrib_client.attrib_event SET name = 'while-deaf' WHERE id = 10`;
     await until(runner, () => eventName(cache) === "while-deaf", 2_000, "the poll to catch the write");
@@ -134,6 +138,7 @@ describe("account-config sync loop", () => {
     const notified = runner.status.listen.lastNotifyAt;
     await db.sql`UPDATE attrib_client.attrib_event SET name = 'heard' WHERE id = 10`;
     await until(runner, () => eventName(cache) === "heard" && runner.status.listen.lastNotifyAt !== notified, 2_000, "a notification");
+    expect(heartbeatReport(runner, 30_000).body.status).toBe("ok");
     await runner.stop();
     await proxy.close();
   });
