@@ -42,6 +42,7 @@ export class VisscoreChecker {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly waiting: (() => void)[] = [];
   private readonly warned = new Set<string>();
+  private readonly recheck = new Map<number, string>();
   private running = 0;
 
   constructor(private readonly options: VisscoreOptions) {}
@@ -66,8 +67,9 @@ export class VisscoreChecker {
         // Keep the last good queue until the new one is confirmed.
         this.states.set(account.id, { desired, resolved: state?.resolved ?? null, url: state?.url ?? null, status: state?.status === "ok" ? "ok" : (state?.status ?? "none"), failures: 0 });
       }
-      if (this.inFlight.has(account.id)) continue;
-      this.enqueue(account.id, account.token, desired);
+      // A check of the previous name is running: check again with the new one when it ends.
+      if (this.inFlight.has(account.id)) this.recheck.set(account.id, account.token);
+      else this.enqueue(account.id, account.token, desired);
     }
     for (const id of this.states.keys()) if (!present(id)) this.states.delete(id);
   }
@@ -97,6 +99,10 @@ export class VisscoreChecker {
         this.running -= 1;
         this.inFlight.delete(accountId);
         this.waiting.shift()?.();
+        const again = this.recheck.get(accountId);
+        this.recheck.delete(accountId);
+        const desired = this.states.get(accountId)?.desired;
+        if (again !== undefined && desired && desired !== name) this.enqueue(accountId, again, desired);
       });
     this.inFlight.set(accountId, job);
   }

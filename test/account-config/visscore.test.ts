@@ -40,6 +40,24 @@ describe("visscore queue check", () => {
     expect(captured.lines.filter((l) => l.msg.startsWith("Visscore queue does not exist"))).toHaveLength(1);
   });
 
+  test("a name changed while the check of the previous name is in flight is checked when that one ends", async () => {
+    const db = await databases.create();
+    sqs.createQueue("vq_second");
+    await db.sql`INSERT INTO attrib.attrib_account (id, token, name, visscore_queue) VALUES (1, 'acme', 'Acme', 'vq_first')`;
+    // The SDK client with its answers held back until the test lets them go.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = { send: async (command: never, options: never) => (await gate, sqs.client.send(command, options)) } as unknown as SQSClient;
+    const visscore = new VisscoreChecker({ sqs: held, log: captureLog("warn").log, now: Date.now });
+    const cache = new AccountConfigCache({ visscore });
+    await cache.refresh(db.sql); // starts the check of vq_first
+    await db.sql`UPDATE attrib.attrib_account SET visscore_queue = 'vq_second' WHERE id = 1`;
+    await cache.refresh(db.sql); // vq_first still in flight
+    release();
+    await visscore.settled();
+    expect(visscore.states.get(1)).toMatchObject({ desired: "vq_second", resolved: "vq_second", status: "ok" });
+  });
+
   test("backoff doubles from 30 s and is capped at 10 min", () => {
     expect([1, 2, 3, 4, 5, 6, 10].map(defaultRetryDelay)).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000]);
   });
