@@ -16,7 +16,7 @@ import { lookupIp, lookupVisitor } from "../src/account-config/lookups.ts";
 import { ACCOUNT_CONFIG_SCHEMA } from "../src/account-config/migrations/index.ts";
 import { AccountConfigRunner } from "../src/account-config/runner.ts";
 import { createLogger } from "../src/core/logger.ts";
-import { createSql, type Sql } from "../src/db/client.ts";
+import { createSql } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { runSoak } from "../test/support/account-config-soak.ts";
 import { startCluster } from "../test/support/pg-cluster.ts";

@@ -3,7 +3,7 @@
 // as its ETag and the config's age. Bad input is a 400 and an unknown account a 404, both in the error
 // shape {code, error, message} with `error` the machine-readable kind ("unknown_account", "invalid_ip");
 // nothing a client sends can make a 500. Connection strings appear only on the token-protected route.
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { Logger } from "../core/logger.ts";
 import { bearerToken } from "../http/bearer-token.ts";
 import { dockerflowRoutes, type VersionInfo } from "../http/dockerflow.ts";
@@ -70,14 +70,12 @@ export function createConfigApp(deps: ConfigAppDeps): Hono<{ Bindings: ServerEnv
   const json = (c: Context, body: unknown, status: 200 | 503 = 200) => c.json(body, status, headers());
 
   /** Data routes wait for the first full load. */
-  app.use("/accounts/*", async (c, next) => {
+  const whenReady: MiddlewareHandler = async (_, next) => {
     if (!cache.ready) throw new ConfigApiError(503, "not_ready", "the first load of the configuration has not finished");
     await next();
-  });
-  app.use("/accounts", async (c, next) => {
-    if (!cache.ready) throw new ConfigApiError(503, "not_ready", "the first load of the configuration has not finished");
-    await next();
-  });
+  };
+  app.use("/accounts", whenReady);
+  app.use("/accounts/*", whenReady);
 
   const account = (ref: string): AccountRow => {
     if (ref.length > MAX_REF) throw new ConfigApiError(400, "invalid_account", `an account reference is at most ${MAX_REF} characters`);
