@@ -8,19 +8,20 @@ import { VisscoreChecker } from "./visscore.ts";
 
 export async function runCheckQueues(ctx: ToolContext<CheckQueuesSettings>): Promise<number> {
   const { settings, sql, sqs } = ctx;
-  const visscore = new VisscoreChecker({ sqs, log: ctx.logger("visscore"), now: Date.now, ...(settings.visscoreQueueOwner ? { queueOwner: settings.visscoreQueueOwner } : {}) });
+  const visscore = new VisscoreChecker({ sqs, log: ctx.logger("visscore"), now: Date.now, checkRetryQueue: settings.visscoreCheckRetryQueue, ...(settings.visscoreQueueOwner ? { queueOwner: settings.visscoreQueueOwner } : {}) });
   const cache = new AccountConfigCache({ visscore });
   await checkAccountConfigSchema(sql);
   await cache.refresh(sql);
   await visscore.settled();
   const rows = [...cache.state.accounts.values()]
     .sort((a, b) => a.id - b.id)
-    .map((a) => {
+    .flatMap((a) => {
       const s = visscore.states.get(a.id);
-      return [a.token, s?.desired ?? "-", s?.status ?? "none", s?.url ?? s?.error ?? ""];
+      const main = [a.token, s?.desired ?? "-", s?.status ?? "none", s?.url ?? s?.error ?? ""];
+      return s?.retryQueue ? [main, [a.token, s.retryQueue.name, s.retryQueue.status, "(retry queue, report only)"]] : [main];
     });
   const table = [["ACCOUNT", "QUEUE", "STATUS", "URL / ERROR"], ...rows];
   const widths = [0, 1, 2].map((i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) ctx.out(r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  ").trimEnd());
-  return rows.some((r) => r[2] === "missing" || r[2] === "error") ? 1 : 0;
+  return rows.some((r) => (r[2] === "missing" || r[2] === "error") && !r[3]!.startsWith("(retry")) ? 1 : 0;
 }

@@ -13,7 +13,7 @@ export function heartbeatReport(runner: AccountConfigRunner, staleAfterMs: numbe
   const fresh = cache.ready && ageMs !== null && ageMs < staleAfterMs;
   const tokenOf = (id: number) => cache.state.accounts.get(id)?.token;
   const queues = cache.visscore?.problems(tokenOf) ?? { missing: [], errors: [] };
-  const visscoreWarning = queues.missing.length > 0 || queues.errors.length > 0;
+  const visscoreWarning = queues.missing.length > 0 || queues.errors.length > 0 || (queues.retryMissing?.length ?? 0) > 0;
   const problems = [...cache.state.problems.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([row, why]) => ({ row, why }));
   const listen = runner.status.listen;
   const listenDown = listen.enabled && !listen.connected;
@@ -30,7 +30,7 @@ export function heartbeatReport(runner: AccountConfigRunner, staleAfterMs: numbe
       accounts: cache.state.accounts.size,
       listen: { enabled: listen.enabled, connected: listen.connected, lastNotifyAt: listen.lastNotifyAt === null ? null : new Date(listen.lastNotifyAt).toISOString() },
       checks: {
-        visscore: visscoreWarning ? { status: "warning", ...queues } : { status: "ok", missing: [], errors: [] },
+        visscore: { status: visscoreWarning ? "warning" : "ok", ...queues },
         problems,
       },
     },

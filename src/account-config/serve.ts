@@ -37,7 +37,7 @@ export async function runServe(ctx: ToolContext<ServeSettings> & { resources: Se
   const sqs = (ctx as { sqs?: import("@aws-sdk/client-sqs").SQSClient }).sqs;
   const visscore =
     settings.visscoreCheck && sqs
-      ? new VisscoreChecker({ sqs, log: ctx.logger("visscore"), now: Date.now, ...(settings.visscoreQueueOwner ? { queueOwner: settings.visscoreQueueOwner } : {}) })
+      ? new VisscoreChecker({ sqs, log: ctx.logger("visscore"), now: Date.now, checkRetryQueue: settings.visscoreCheckRetryQueue, ...(settings.visscoreQueueOwner ? { queueOwner: settings.visscoreQueueOwner } : {}) })
       : undefined;
   const cache = new AccountConfigCache({ fullReloadIntervalMs: settings.fullReloadIntervalMs, ...(visscore ? { visscore } : {}) });
   const listen = ctx.resources.listen;

@@ -74,6 +74,7 @@ export function serveSettings(input: Input<ServeFlags>) {
     listenUrl: env.LISTEN_DATABASE_URL ? normalizeDatabaseUrl(env.LISTEN_DATABASE_URL) : url,
     visscoreCheck,
     visscoreQueueOwner: env.VISSCORE_QUEUE_OWNER || undefined,
+    visscoreCheckRetryQueue: switchValue("VISSCORE_CHECK_RETRY_QUEUE", env.VISSCORE_CHECK_RETRY_QUEUE, false),
     apiToken: env.API_TOKEN || undefined,
     ...commonSettings(input, "account-config"),
     database: databaseSettings(input, { url, poolSize: POOL_SIZE }),
@@ -106,6 +107,7 @@ export function checkQueuesSettings(input: SettingsInput<typeof commonArgs & typ
   const { env } = input;
   return {
     visscoreQueueOwner: env.VISSCORE_QUEUE_OWNER || undefined,
+    visscoreCheckRetryQueue: switchValue("VISSCORE_CHECK_RETRY_QUEUE", env.VISSCORE_CHECK_RETRY_QUEUE, false),
     ...commonSettings(input, "account-config"),
     database: databaseSettings(input, { url: accountConfigDatabaseUrl(env), poolSize: 1 }),
     sqs: sqsSettings(env),

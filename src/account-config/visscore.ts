@@ -14,6 +14,8 @@ export interface VisscoreState {
   checkedAt?: number;
   nextCheckAt?: number;
   failures: number;
+  /** With VISSCORE_CHECK_RETRY_QUEUE: visscore_retry_<token>, checked with the main queue, report only. */
+  retryQueue?: { name: string; status: "ok" | "missing" | "error" };
 }
 
 export interface VisscoreOptions {
@@ -24,6 +26,8 @@ export interface VisscoreOptions {
   queueOwner?: string;
   /** Delay before retry n (1-based); default min(30 s · 2^(n-1), 10 min). The vectors use 0. */
   retryDelayMs?: (failures: number) => number;
+  /** Also check Cubed's visscore_retry_<token> (report only). */
+  checkRetryQueue?: boolean;
   /** Checks at once (default 4). */
   concurrency?: number;
   /** Per call (default 5 s). */
@@ -80,16 +84,18 @@ export class VisscoreChecker {
   }
 
   /** Tokens of accounts whose queue is missing / unreachable, for the heartbeat and check-queues. */
-  problems(tokenOf: (id: number) => string | undefined): { missing: string[]; errors: string[] } {
+  problems(tokenOf: (id: number) => string | undefined): { missing: string[]; errors: string[]; retryMissing?: string[] } {
     const missing: string[] = [];
     const errors: string[] = [];
+    const retryMissing: string[] = [];
     for (const [id, state] of this.states) {
       const token = tokenOf(id);
       if (token === undefined) continue;
       if (state.status === "missing") missing.push(token);
       if (state.status === "error") errors.push(token);
+      if (state.retryQueue && state.retryQueue.status !== "ok") retryMissing.push(token);
     }
-    return { missing: missing.sort(), errors: errors.sort() };
+    return { missing: missing.sort(), errors: errors.sort(), ...(this.options.checkRetryQueue ? { retryMissing: retryMissing.sort() } : {}) };
   }
 
   private enqueue(accountId: number, token: string, name: string) {
@@ -114,23 +120,30 @@ export class VisscoreChecker {
     return new Promise((resolve) => this.waiting.push(() => resolve(take())));
   }
 
-  private async check(accountId: number, token: string, name: string): Promise<void> {
-    const { sqs, log, now } = this.options;
-    let outcome: { url: string } | { missing: boolean; error: string };
+  private async getQueueUrl(name: string): Promise<{ url: string } | { missing: boolean; error: string }> {
     try {
-      const result = await sqs.send(
+      const result = await this.options.sqs.send(
         new GetQueueUrlCommand({ QueueName: name, ...(this.options.queueOwner ? { QueueOwnerAWSAccountId: this.options.queueOwner } : {}) }),
         { abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) },
       );
-      outcome = result.QueueUrl ? { url: result.QueueUrl } : { missing: false, error: "GetQueueUrl returned no URL" };
+      return result.QueueUrl ? { url: result.QueueUrl } : { missing: false, error: "GetQueueUrl returned no URL" };
     } catch (error) {
-      outcome = { missing: isMissingQueue(error), error: (error as Error)?.message || String(error) };
+      return { missing: isMissingQueue(error), error: (error as Error)?.message || String(error) };
     }
+  }
+
+  private async check(accountId: number, token: string, name: string): Promise<void> {
+    const { log, now } = this.options;
+    const outcome = await this.getQueueUrl(name);
+    // VISSCORE_CHECK_RETRY_QUEUE: Cubed's retry queue is reported, never used for the state.
+    const retryName = `visscore_retry_${token}`;
+    const retry = this.options.checkRetryQueue ? await this.getQueueUrl(retryName) : undefined;
+    const retryQueue = retry ? { retryQueue: { name: retryName, status: "url" in retry ? "ok" : retry.missing ? "missing" : "error" } as const } : {};
     const state = this.states.get(accountId);
     if (!state || state.desired !== name) return; // the account changed its mind meanwhile
     const at = now();
     if ("url" in outcome) {
-      this.states.set(accountId, { desired: name, resolved: name, url: outcome.url, status: "ok", checkedAt: at, failures: 0 });
+      this.states.set(accountId, { desired: name, resolved: name, url: outcome.url, status: "ok", checkedAt: at, failures: 0, ...retryQueue });
       this.warned.delete(`${accountId}:${name}`);
       return;
     }
@@ -143,6 +156,7 @@ export class VisscoreChecker {
       checkedAt: at,
       nextCheckAt: at + delay,
       failures,
+      ...retryQueue,
     });
     const key = `${accountId}:${name}`;
     if (!this.warned.has(key)) {

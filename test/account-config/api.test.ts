@@ -138,6 +138,11 @@ describe("account-config HTTP API", () => {
     expect(hb.status).toBe(200);
     expect(hb.body.status).toBe("warning");
     expect(hb.body.checks.visscore).toEqual({ status: "warning", missing: ["beta"], errors: [] });
+    // VISSCORE_CHECK_RETRY_QUEUE adds the accounts whose retry queue is absent, report only.
+    const withRetry = new VisscoreChecker({ sqs: sqs.client, log: captureLog("warn").log, now: clock.now, checkRetryQueue: true });
+    withRetry.schedule(cache.state.accounts.values(), () => true);
+    await withRetry.settled();
+    expect(withRetry.problems((id) => cache.state.accounts.get(id)?.token)).toEqual({ missing: ["beta"], errors: [], retryMissing: ["acme", "beta"] });
     expect(hb.body.checks.problems).toHaveLength(1);
     expect(hb.body.checks.problems[0].row).toBe("patterns:90");
     const acme = (await get("/accounts/acme")).body;

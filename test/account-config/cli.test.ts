@@ -132,6 +132,17 @@ describe("account-config check-queues", () => {
     sqs.createQueue("visscore_main_beta");
     expect(await runTool(checkQueuesTool, [], fakeIO(env))).toBe(0);
   });
+
+  test("VISSCORE_CHECK_RETRY_QUEUE also reports visscore_retry_<token>, without changing the exit code", async () => {
+    sqs.createQueue("visscore_main_acme");
+    sqs.createQueue("visscore_main_beta");
+    sqs.createQueue("visscore_retry_acme");
+    const io = fakeIO({ ...env, VISSCORE_CHECK_RETRY_QUEUE: "on" });
+    expect(await runTool(checkQueuesTool, [], io)).toBe(0);
+    const lines = io.stdout.join("").trim().split("\n");
+    expect(lines.find((l) => l.includes("visscore_retry_acme"))).toMatch(/^acme\s+visscore_retry_acme\s+ok\s+\(retry queue/);
+    expect(lines.find((l) => l.includes("visscore_retry_beta"))).toMatch(/^beta\s+visscore_retry_beta\s+missing\s+\(retry queue/);
+  });
 });
 
 describe("account-config migrate", () => {
