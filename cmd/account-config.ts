@@ -1,6 +1,7 @@
 // account-config: the per-account configuration cache (the DCS AccountList loop), kept current from
 // PostgreSQL without missing a change, served over HTTP to other programs.
-import { commonArgs, databaseArgs, defineTool, main, runTool } from "../src/core/tool.ts";
+import { main, runTool } from "../src/runtime/tool.ts";
+import { commonArgs, databaseArgs, defineTool } from "../src/runtime/tool-spec.ts";
 
 const DESCRIPTION =
   "Per-account configuration cache: follows the attrib schemas through NOTIFY and a poll, serves them over HTTP. " +

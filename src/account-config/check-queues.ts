@@ -1,6 +1,6 @@
 // `account-config check-queues`: the visscore check of §8 for every account once, as a table on stdout.
 // Exit 1 when any queue is missing or cannot be checked.
-import type { ToolContext } from "../core/tool.ts";
+import type { ToolContext } from "../runtime/tool-spec.ts";
 import { AccountConfigCache } from "./cache.ts";
 import { checkAccountConfigSchema } from "./schema-check.ts";
 import type { CheckQueuesSettings } from "./settings.ts";

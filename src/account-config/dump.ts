@@ -2,7 +2,7 @@
 // JSON. The accounts serialise through the same function as `GET /accounts/:ref`, without the cache-time
 // `lastUpdated` stamps, so two dumps of an unchanged database have equal `accounts` bytes.
 // Exit codes: 0, 2 when the database cannot be reached, 3 for an unknown --account.
-import type { ToolContext } from "../core/tool.ts";
+import type { ToolContext } from "../runtime/tool-spec.ts";
 import { isTransientDbError } from "../db/errors.ts";
 import { AccountConfigCache } from "./cache.ts";
 import type { ConfigState } from "./model.ts";

@@ -1,7 +1,7 @@
 // `account-config migrate --reset-txids` (spec/account-config.md §4): after a pg_dump/restore into another
 // cluster, restamps every row so no stamp is ahead of this cluster's transaction ids.
-import type { commonArgs, SettingsInput, ToolContext } from "../core/tool.ts";
-import { commonSettings } from "../core/tool-settings.ts";
+import type { commonArgs, SettingsInput, ToolContext } from "../runtime/tool-spec.ts";
+import { commonSettings } from "../runtime/tool-settings.ts";
 import { resetTxids } from "./queries.ts";
 import { accountConfigDatabaseUrl } from "./settings.ts";
 

@@ -2,7 +2,7 @@
 // say 503 not_ready until the first full load), the loop loads with backoff while the database is
 // unreachable, and a stop finishes in-flight requests and the refresh in flight within the bound.
 import { VERSION } from "../core/version.ts";
-import type { ToolContext } from "../core/tool.ts";
+import type { ToolContext } from "../runtime/tool-spec.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import type { VersionInfo } from "../http/dockerflow.ts";
 import { serve } from "../http/serve.ts";

@@ -3,8 +3,8 @@
 import { z } from "zod";
 import { intText, parseSettings, type Env } from "../core/config.ts";
 import { UsageError } from "../core/errors.ts";
-import type { commonArgs, databaseArgs, SettingsInput } from "../core/tool.ts";
-import { commonSettings, databaseSettings } from "../core/tool-settings.ts";
+import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-spec.ts";
+import { commonSettings, databaseSettings } from "../runtime/tool-settings.ts";
 import { databaseUrlFrom, normalizeDatabaseUrl } from "../db/database-url.ts";
 
 /** The refresh pool: one refresh at a time, plus room for `migrate`-style one-offs and the LISTEN probe. */

@@ -6,8 +6,8 @@ import { checkQueuesTool, dumpTool, resetTxidsTool, tool } from "../../cmd/accou
 import { createConfigApp } from "../../src/account-config/api.ts";
 import { AccountConfigCache } from "../../src/account-config/cache.ts";
 import { AccountConfigRunner } from "../../src/account-config/runner.ts";
-import type { ToolIO } from "../../src/core/tool.ts";
-import { runTool } from "../../src/core/tool.ts";
+import type { ToolIO } from "../../src/runtime/tool-spec.ts";
+import { runTool } from "../../src/runtime/tool.ts";
 import { accountConfigDatabases, type ScenarioDatabase } from "../support/account-config.ts";
 import { captureLog } from "../support/log.ts";
 import { createTestDatabase } from "../support/postgres.ts";
