@@ -1,15 +1,10 @@
 // account-config: the per-account configuration cache (the DCS AccountList loop), kept current from
 // PostgreSQL without missing a change, served over HTTP to other programs.
-import { main, runTool } from "../src/runtime/tool.ts";
-import { commonArgs, databaseArgs, defineTool } from "../src/runtime/tool-spec.ts";
-
-const DESCRIPTION =
-  "Per-account configuration cache: follows the attrib schemas through NOTIFY and a poll, serves them over HTTP. " +
-  "Commands: serve (default), dump, check-queues, migrate [--reset-txids]";
+import { commonArgs, databaseArgs, defineTool, main } from "../src/runtime/tool.ts";
 
 /** `account-config serve` (also what runs without a command). */
-export const tool = defineTool({
-  meta: { name: "account-config", description: DESCRIPTION },
+const serveTool = defineTool({
+  meta: { name: "account-config", description: "Per-account configuration cache: follows the attrib schemas through NOTIFY and a poll, serves them over HTTP" },
   args: {
     host: { type: "string", valueHint: "ADDRESS", description: "Address to listen on (default: $HOST or 127.0.0.1)" },
     port: { type: "string", valueHint: "PORT", description: "Port to listen on; 0 picks a free one (default: $PORT or 8080)" },
@@ -59,21 +54,17 @@ export const checkQueuesTool = defineTool({
 
 export const resetTxidsTool = defineTool({
   meta: { name: "account-config migrate --reset-txids", description: "After a restore from another cluster: restamp every row with the current transaction id" },
-  args: { "reset-txids": { type: "boolean", description: "Required" }, ...commonArgs },
+  args: { ...commonArgs },
   settings: async (input) => (await import("../src/account-config/reset-txids.ts")).resetTxidsSettings(input),
   run: async (ctx) => (await import("../src/account-config/reset-txids.ts")).runResetTxids(ctx),
   stopTimeoutMs: 30_000,
   inFlight: "the reset",
 });
 
-// TEMPORARY subcommand dispatch, until src/core/tool.ts grows subcommands (event-broker's change): the
-// lead replaces this block with the runtime's own subcommands (serve as the default, dump,
-// check-queues, and `migrate --reset-txids`) and drops `runTool` from the imports.
-if (import.meta.main) {
-  const [command, ...rest] = process.argv.slice(2);
-  if (command === "serve") process.exit(await runTool(tool, rest));
-  if (command === "dump") process.exit(await runTool(dumpTool, rest));
-  if (command === "check-queues") process.exit(await runTool(checkQueuesTool, rest));
-  if (command === "migrate" && rest.includes("--reset-txids")) process.exit(await runTool(resetTxidsTool, rest));
-  await main(tool);
-}
+export const tool = defineTool({
+  ...serveTool,
+  migrate: { ...serveTool.migrate!, variants: { "reset-txids": resetTxidsTool } },
+  commands: { serve: serveTool, dump: dumpTool, "check-queues": checkQueuesTool },
+});
+
+if (import.meta.main) await main(tool);

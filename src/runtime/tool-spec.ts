@@ -99,7 +99,22 @@ export interface MigrateSpec {
   schemas: () => Promise<readonly { domain: string; migrations: readonly Migration[] }[]>;
   /** The database URL from the environment (throws a UsageError when missing). */
   databaseUrl: (env: Env) => string | Promise<string>;
+  /** `migrate --<flag>` runs this tool instead, without the flag (account-config's `--reset-txids`, say). */
+  variants?: Record<string, AnyToolSpec>;
 }
+
+// A command's tool is declared on its own, so its settings and context types are its own.
+// deno-lint-ignore no-explicit-any
+export type AnyToolSpec = ToolSpec<any, any, any>;
+
+/** A group of commands with no work of its own (`email-send callers add|list|…`). */
+export interface CommandGroup {
+  meta: { description: string };
+  commands: Commands;
+}
+
+/** `<tool> <name> …`: each command is a tool of its own (full runtime) or a group of them. */
+export type Commands = Record<string, AnyToolSpec | CommandGroup>;
 
 export interface ToolSpec<A extends ArgsDef, S extends BaseSettings, R extends Resources> {
   meta: { name: string; description: string };
@@ -119,6 +134,8 @@ export interface ToolSpec<A extends ArgsDef, S extends BaseSettings, R extends R
   inFlight: string;
   /** `<tool> migrate`. */
   migrate?: MigrateSpec;
+  /** `<tool> <command> …`, named by the first word of the command line (its full name is the path). */
+  commands?: Commands;
 }
 
 /** Declares a tool. Only a typing aid: the spec is returned as it is. */

@@ -9,7 +9,7 @@
 import type { ArgsDef } from "citty";
 import { ExitCode } from "../core/errors.ts";
 import { takeVerbosity } from "./flags.ts";
-import type { BaseSettings, Resources, ToolIO, ToolSpec } from "./tool-spec.ts";
+import type { AnyToolSpec, BaseSettings, CommandGroup, Commands, Resources, ToolIO, ToolSpec } from "./tool-spec.ts";
 import { renderUsage, usageStyle } from "./usage.ts";
 import { VERSION } from "../core/version.ts";
 
@@ -42,6 +42,13 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
   rawArgs: readonly string[],
   io: ToolIO = processIO(),
 ): Promise<number> {
+  const command = commandNamed(spec.commands, rawArgs[0]);
+  if (command) return runCommand(command, `${spec.meta.name} ${rawArgs[0]}`, rawArgs.slice(1), io);
+  const variant = rawArgs[0] === "migrate" ? Object.entries(spec.migrate?.variants ?? {}).find(([flag]) => rawArgs.includes(`--${flag}`)) : undefined;
+  if (variant) {
+    const [flag, variantTool] = variant;
+    return runTool({ ...variantTool, meta: { ...variantTool.meta, name: `${spec.meta.name} migrate` } }, rawArgs.slice(1).filter((a) => a !== `--${flag}`), io);
+  }
   const isMigrate = rawArgs[0] === "migrate" && spec.migrate !== undefined;
   const args = isMigrate ? rawArgs.slice(1) : rawArgs;
   const { verbosity, rest } = takeVerbosity(args);
@@ -51,7 +58,7 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
     io.out(
       isMigrate
         ? renderUsage({ ...meta, name: `${spec.meta.name} migrate`, description: MIGRATE_HELP }, {}, style)
-        : renderUsage(meta, { ...spec.args }, style, spec.migrate ? { migrate: MIGRATE_HELP } : {}),
+        : renderUsage(meta, { ...spec.args }, style, { ...(spec.migrate ? { migrate: MIGRATE_HELP } : {}), ...commandList(spec.commands) }),
     );
     return ExitCode.ok;
   }
@@ -61,6 +68,27 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
   }
   const runtime = await import("./tool-runtime.ts");
   return isMigrate ? runtime.executeMigrate(spec, rest, io) : runtime.execute(spec, rest, verbosity, io);
+}
+
+const commandNamed = (commands: Commands | undefined, word: string | undefined) =>
+  commands && word !== undefined && Object.hasOwn(commands, word) ? commands[word] : undefined;
+
+const commandList = (commands: Commands | undefined) =>
+  Object.fromEntries(Object.entries(commands ?? {}).map(([name, c]) => [name, c.meta.description]));
+
+/** A command: a tool of its own under its full name, or a group that picks one by the next word. */
+async function runCommand(command: AnyToolSpec | CommandGroup, name: string, rawArgs: readonly string[], io: ToolIO): Promise<number> {
+  if ("run" in command) return runTool({ ...command, meta: { ...command.meta, name } }, rawArgs, io);
+  const sub = commandNamed(command.commands, rawArgs[0]);
+  if (sub) return runCommand(sub, `${name} ${rawArgs[0]}`, rawArgs.slice(1), io);
+  const usage = renderUsage({ name, description: command.meta.description, version: VERSION }, {}, usageStyle(io.isTerminal, io.env), commandList(command.commands));
+  if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
+    io.out(usage);
+    return ExitCode.ok;
+  }
+  io.err(usage);
+  io.err(`error: ${rawArgs[0] === undefined ? "a command is required" : `no such command: ${rawArgs[0]}`}\n`);
+  return ExitCode.usage;
 }
 
 /** The last line of every cmd/ file: run, then exit with the code. */

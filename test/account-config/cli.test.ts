@@ -2,7 +2,7 @@
 // codes 0/2/3, redaction, T42), check-queues, migrate and migrate --reset-txids, and serve's stop on
 // SIGTERM with a refresh and a request in flight (T41).
 import { beforeAll, describe, expect, test } from "bun:test";
-import { checkQueuesTool, dumpTool, resetTxidsTool, tool } from "../../cmd/account-config.ts";
+import { checkQueuesTool, dumpTool, tool } from "../../cmd/account-config.ts";
 import { createConfigApp } from "../../src/account-config/api.ts";
 import { AccountConfigCache } from "../../src/account-config/cache.ts";
 import { AccountConfigRunner } from "../../src/account-config/runner.ts";
@@ -157,7 +157,7 @@ describe("account-config migrate", () => {
     await empty.sql`INSERT INTO attrib.attrib_account (id, token, name, updated_at) VALUES (1, 'acme', 'Acme', '2020-01-01Z')`;
     const [before] = await empty.sql<{ txid: string; epoch: string }[]>`
       SELECT a.change_txid::text AS txid, e.epoch::text AS epoch FROM attrib.attrib_account a, attrib.config_epoch e`;
-    expect(await runTool(resetTxidsTool, ["--reset-txids"], fakeIO({ DATABASE_URL: empty.url }))).toBe(0);
+    expect(await runTool(tool, ["migrate", "--reset-txids"], fakeIO({ DATABASE_URL: empty.url }))).toBe(0);
     const [after] = await empty.sql<{ txid: string; epoch: string; updated: Date }[]>`
       SELECT a.change_txid::text AS txid, e.epoch::text AS epoch, a.updated_at AS updated FROM attrib.attrib_account a, attrib.config_epoch e`;
     expect(BigInt(after!.txid)).toBeGreaterThan(BigInt(before!.txid));

@@ -133,6 +133,45 @@ describe("command line", () => {
   });
 });
 
+describe("commands", () => {
+  const ran: string[] = [];
+  const leaf = (what: string) => demoTool({ meta: { name: "ignored", description: `${what} things` }, run: async (ctx) => void ran.push(`${what} ${ctx.settings.name} as ${ctx.tool}`) });
+  const tool = demoTool({
+    commands: {
+      dump: leaf("dump"),
+      callers: { meta: { description: "manage callers" }, commands: { add: leaf("add"), remove: leaf("remove") } },
+    },
+    migrate: { schemas: async () => [], databaseUrl: () => "postgres://unused/x", variants: { "reset-txids": leaf("reset") } },
+  });
+
+  test("a command is a tool of its own, named by its path; a group picks one by the next word", async () => {
+    ran.length = 0;
+    expect(await runTool(tool, ["dump", "x"], fakeIO())).toBe(0);
+    expect(await runTool(tool, ["callers", "add", "-v", "alice"], fakeIO())).toBe(0);
+    expect(await runTool(tool, ["migrate", "--reset-txids", "y"], fakeIO())).toBe(0);
+    expect(ran).toEqual(["dump x as demo dump", "add alice as demo callers add", "reset y as demo migrate"]);
+  });
+
+  test("--help lists the commands; a group's --help lists its own; a missing or unknown command is exit 2", async () => {
+    const top = fakeIO();
+    expect(await runTool(tool, ["--help"], top)).toBe(0);
+    expect(top.stdout.join("")).toMatch(/COMMANDS[\s\S]*migrate[\s\S]*dump +dump things[\s\S]*callers +manage callers/);
+    const group = fakeIO();
+    expect(await runTool(tool, ["callers", "--help"], group)).toBe(0);
+    expect(group.stdout.join("")).toContain("USAGE demo callers [COMMAND]");
+    expect(group.stdout.join("")).toMatch(/add +add things/);
+    const leafHelp = fakeIO();
+    expect(await runTool(tool, ["callers", "add", "--help"], leafHelp)).toBe(0);
+    expect(leafHelp.stdout.join("")).toContain("USAGE demo callers add [OPTIONS] NAME");
+    const missing = fakeIO();
+    expect(await runTool(tool, ["callers"], missing)).toBe(2);
+    expect(missing.stderr.join("")).toContain("error: a command is required");
+    const unknown = fakeIO();
+    expect(await runTool(tool, ["callers", "rename", "x"], unknown)).toBe(2);
+    expect(unknown.stderr.join("")).toContain("error: no such command: rename");
+  });
+});
+
 describe("phases and exit codes", () => {
   test("run's number is the exit code; nothing returned is 0", async () => {
     expect(await runTool(demoTool({ run: async () => 3 }), ["x"], fakeIO())).toBe(3);
