@@ -6,6 +6,8 @@ export interface SqsClientOptions {
   region?: string;
   /** AWS_ENDPOINT_URL_SQS: an emulator or a VPC endpoint. */
   endpoint?: string;
+  /** undefined: the SDK's credential chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export function createSqsClient(options: SqsClientOptions): SQSClient {
@@ -13,6 +15,7 @@ export function createSqsClient(options: SqsClientOptions): SQSClient {
     // An emulator does not care about the region, but the SDK refuses to sign without one.
     region: options.region ?? (options.endpoint ? "us-east-1" : undefined),
     endpoint: options.endpoint,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 1, // our consumer loop owns retries and backoff
   });
 }

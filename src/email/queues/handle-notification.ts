@@ -1,0 +1,86 @@
+// What happens to one valid notification, whether it came from SQS or from a provider's webhook
+// (spec/email.md §9.4): record its bounces or complaints (fatal: a database failure is transient and
+// the caller keeps the notification), read the metadata /send stored for its message, and forward the
+// normalised notification (non-fatal: logged and counted, as in the original).
+import type { Logger } from "../../core/logger.ts";
+import type { Metrics } from "../../core/metrics.ts";
+import { TransientError } from "../../core/errors.ts";
+import type { Sql } from "../../db/client.ts";
+import { messageDataKey, readMessageData } from "../message-data.ts";
+import type { SesNotification } from "./notification.ts";
+import type { OutgoingQueue } from "./outgoing-queue.ts";
+import { outgoingNotification, wrapOutgoing } from "./outgoing.ts";
+import { problemRows, recordProblems } from "./problem-records.ts";
+
+export interface NotificationDeps {
+  sql: Sql;
+  log: Logger;
+  metrics: Metrics;
+  /** Keys message data (the same key as email-send). */
+  hmacKey: string;
+  /** Where normalised notifications go; absent: they are recorded only. */
+  notificationQueue?: OutgoingQueue;
+  /** Send `{"Type":"Notification","Message":…}` instead of the bare notification. */
+  wrapOutgoing: boolean;
+  now?: () => number;
+}
+
+export interface Handled {
+  /** Rows written now. */
+  recorded: number;
+  /** Rows already there (a redelivered notification). */
+  duplicates: number;
+  forwarded: boolean;
+}
+
+/** Where the notification came from, for logs and metric tags. */
+export interface NotificationContext {
+  source: "sqs" | "sendgrid" | "socketlabs";
+  /** The SQS message id, when it came from SQS. */
+  messageId?: string;
+  queue?: string;
+}
+
+export async function handleNotification(n: SesNotification, deps: NotificationDeps, context: NotificationContext, signal?: AbortSignal): Promise<Handled> {
+  const { sql, log, metrics } = deps;
+  const now = (deps.now ?? Date.now)();
+  const rows = problemRows(n, now);
+  let recorded: number;
+  try {
+    recorded = await recordProblems(sql, rows);
+  } catch (error) {
+    throw new TransientError(`Could not record the ${n.notificationType.toLowerCase()}: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+  const duplicates = rows.length - recorded;
+  if (recorded > 0) metrics.incr("bounce.recorded", recorded, { type: n.notificationType });
+  if (duplicates > 0) {
+    metrics.incr("bounce.duplicate", duplicates, { type: n.notificationType });
+    log.info("Notification already recorded", { ...context, mailMessageId: n.mail.messageId, duplicates });
+  }
+  metrics.incr("notification", 1, { type: n.notificationType, source: context.source });
+
+  let metadata: string | undefined;
+  try {
+    metadata = await readMessageData(sql, messageDataKey(deps.hmacKey, n.mail.messageId), now);
+  } catch (error) {
+    // As in the original, a failed lookup only costs the metadata; the problem is already recorded.
+    log.warn("Message data not read", { ...context, error: (error as Error)?.message });
+  }
+
+  const queue = deps.notificationQueue;
+  if (!queue) return { recorded, duplicates, forwarded: false };
+  const body = outgoingNotification(n, metadata);
+  try {
+    const id = await queue.send(deps.wrapOutgoing ? wrapOutgoing(body) : body, { signal });
+    log.info("Sent message to notification queue", { id, ...context });
+    metrics.incr("forward.sent");
+    return { recorded, duplicates, forwarded: true };
+  } catch (error) {
+    // Told to stop mid-send: keep the notification (it comes back; recording it again is a no-op).
+    if (signal?.aborted) throw new TransientError("Stopped before the notification was forwarded", { cause: error });
+    // Non-fatal, as in the original: the notification is recorded; only its copy for the auth server is lost.
+    log.error("Error sending notification to queue", { ...context, url: queue.url, notificationType: n.notificationType, mailMessageId: n.mail.messageId, error: (error as Error)?.message ?? String(error) });
+    metrics.incr("forward.failed");
+    return { recorded, duplicates, forwarded: false };
+  }
+}
