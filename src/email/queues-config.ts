@@ -5,7 +5,7 @@
 // aws.sqsurls from the settings file. Unlike email-send's check, any of them may be left out (at least one
 // source is needed; without NOTIFICATION nothing is forwarded), they may name the same queue, and besides
 // the original's https://sqs.<region>.amazonaws.com/<account>/<name> an emulator's or VPC endpoint's URL is
-// accepted when it is on AWS_ENDPOINT_URL_SQS or on a loopback host. These variables are taken out of
+// accepted when AWS_ENDPOINT_URL_SQS is set or the host is loopback. These variables are taken out of
 // the environment before email-send's loader sees it, so its stricter rule does not refuse them.
 import { z } from "zod";
 import { intText, parseSettings, type Env, type LoggingSettings, type MetricsSettings } from "../core/config.ts";
@@ -83,7 +83,11 @@ const QUEUE_VARIABLE = /^FXA_EMAIL_AWS_SQSURLS_/;
 const EVENTS_VARIABLE = /^FXA_EMAIL_EVENTS_/;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
-/** The original's SQS URL rule, or an http(s) URL on the configured endpoint or on loopback. */
+/**
+ * The original's SQS URL rule; or, with AWS_ENDPOINT_URL_SQS set (an emulator, a VPC endpoint), any
+ * http(s) queue URL, since the SDK sends to the endpoint and the URL only names the queue; or an http(s)
+ * URL on a loopback host.
+ */
 export function isQueueUrl(value: string, endpoint: string | undefined): boolean {
   if (validate.sqsUrl(value)) return true;
   let url: URL;
@@ -93,20 +97,13 @@ export function isQueueUrl(value: string, endpoint: string | undefined): boolean
     return false;
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-  if (url.pathname.length <= 1 || url.search || url.hash) return false;
-  if (endpoint) {
-    try {
-      if (new URL(endpoint).origin === url.origin) return true;
-    } catch {
-      return false;
-    }
-  }
-  return LOOPBACK.has(url.hostname);
+  if (url.pathname.length <= 1 || url.search || url.hash || url.username || url.password) return false;
+  return endpoint !== undefined || LOOPBACK.has(url.hostname);
 }
 
 function queueUrl(label: string, value: string, endpoint: string | undefined): string {
   if (!isQueueUrl(value, endpoint)) {
-    throw new UsageError(`${label}: invalid SQS queue URL: ${JSON.stringify(value)} (expected https://sqs.<region>.amazonaws.com/<account>/<queue>, or a URL on AWS_ENDPOINT_URL_SQS)`);
+    throw new UsageError(`${label}: invalid SQS queue URL: ${JSON.stringify(value)} (expected https://sqs.<region>.amazonaws.com/<account>/<queue>; other URLs need AWS_ENDPOINT_URL_SQS)`);
   }
   return value;
 }
