@@ -22,8 +22,8 @@ import type { ServerEnv } from "../../http/serve.ts";
 import { EmailError } from "../errors.ts";
 import type { WebhookSecrets } from "../queues-config.ts";
 import { handleNotification, type NotificationDeps } from "./handle-notification.ts";
-import type { SesNotification } from "./notification.ts";
-import { decodeNotificationText } from "./sqs-message.ts";
+import { SerdeError } from "../serde-json.ts";
+import { parseSesNotification, payloadError, type SesNotification } from "./notification.ts";
 import { isFields, type EventOutcome } from "./webhooks/event.ts";
 import { sendgridEvent } from "./webhooks/sendgrid.ts";
 import { socketlabsEvent } from "./webhooks/socketlabs.ts";
@@ -68,6 +68,7 @@ function formFields(text: string): Record<string, unknown> {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
 
 async function readEvents(c: Context, maxBytes: number): Promise<unknown[]> {
   const bytes = await readBodyWithin(c.req.raw, maxBytes);
@@ -97,9 +98,17 @@ function notificationsOf(events: unknown[], map: (event: unknown) => EventOutcom
     const outcome = map(event);
     if (outcome.kind === "skip") return;
     if (outcome.kind === "malformed") throw invalidPayload(`event ${i}: ${outcome.reason}`);
-    const item = decodeNotificationText(JSON.stringify(outcome.notification));
-    if (item.kind === "invalid") throw invalidPayload(`event ${i}: ${item.reason}`);
-    out.push(item.notification);
+    let notification: SesNotification;
+    try {
+      notification = parseSesNotification(utf8Encoder.encode(JSON.stringify(outcome.notification)));
+    } catch (error) {
+      // The caller sent the event, not this JSON: the description without a position in it.
+      if (error instanceof SerdeError) throw invalidPayload(`event ${i}: ${error.description}`);
+      throw error;
+    }
+    const missing = payloadError(notification);
+    if (missing) throw invalidPayload(`event ${i}: ${missing}`);
+    out.push(notification);
   });
   return out;
 }
