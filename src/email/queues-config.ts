@@ -81,7 +81,7 @@ export interface EventsFlags {
 
 const QUEUE_VARIABLE = /^FXA_EMAIL_AWS_SQSURLS_/;
 const EVENTS_VARIABLE = /^FXA_EMAIL_EVENTS_/;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /**
  * The original's SQS URL rule; or, with AWS_ENDPOINT_URL_SQS set (an emulator, a VPC endpoint), any
@@ -90,15 +90,11 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
  */
 export function isQueueUrl(value: string, endpoint: string | undefined): boolean {
   if (validate.sqsUrl(value)) return true;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-  if (url.pathname.length <= 1 || url.search || url.hash || url.username || url.password) return false;
-  return endpoint !== undefined || LOOPBACK.has(url.hostname);
+  // Not WHATWG URL parsing: emulators name hosts like sqs.us-east-1.127.0.0.1, which it refuses.
+  const match = /^https?:\/\/([^/?#\s@]+)\/[^?#\s]+$/.exec(value);
+  if (!match) return false;
+  const host = match[1]!.replace(/:[0-9]+$/, "");
+  return endpoint !== undefined || LOOPBACK.has(host);
 }
 
 function queueUrl(label: string, value: string, endpoint: string | undefined): string {
