@@ -237,6 +237,16 @@ describe("authentication (?auth=, as the proxy)", () => {
     expect(metrics.count("webhook.unauthorized", { provider: "sendgrid" })).toBeGreaterThanOrEqual(5);
   });
 
+  test("the secret is never logged: ?auth= shows as [hidden] in the request lines", async () => {
+    const { app: logged, captured } = makeApp();
+    await post(`/events/sendgrid?x=1&auth=${SENDGRID_AUTH}`, "[]", "application/json", logged);
+    await post("/events/sendgrid?auth=not-the-secret", "[]", "application/json", logged);
+    const text = JSON.stringify(captured.lines);
+    expect(text).not.toContain(SENDGRID_AUTH);
+    expect(text).not.toContain("not-the-secret");
+    expect(captured.lines.find((l) => l.msg === "Request finished")!.fields.path).toBe("/events/sendgrid?x=1&auth=[hidden]");
+  });
+
   test("auth is checked before the body is read: a bad body without auth is a 401", async () => {
     expect((await post("/events/sendgrid", "not json")).status).toBe(401);
   });

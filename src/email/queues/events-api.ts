@@ -117,18 +117,19 @@ export function createEventsApp(deps: EventsAppDeps): Hono<{ Bindings: ServerEnv
   const { log, metrics } = deps;
   const maxBodyBytes = deps.maxBodyBytes ?? MAX_EVENTS_BODY_BYTES;
   const app = new Hono<{ Bindings: ServerEnv }>();
+  const logged = { redactQuery: ["auth"] }; // the webhook secret travels in the query
   const funnel = errorFunnel({
     internal: asEmailError,
     onProblem(problem: HttpProblem, c, cause) {
       const { code, error, errno, message, ...extra } = problem.toJSON();
-      const fields = { ...requestFields(c), code, error, errno, message, additional_fields: JSON.stringify(extra) };
+      const fields = { ...requestFields(c, logged), code, error, errno, message, additional_fields: JSON.stringify(extra) };
       if (problem.status >= 500) log.error("Request errored", { ...fields, cause: cause instanceof EmailError ? cause.cause : cause });
       else log.warn("Request errored", fields);
     },
   });
   app.onError(funnel.onError);
   app.notFound(funnel.notFound);
-  app.use("*", requestLog(log));
+  app.use("*", requestLog(log, logged));
 
   const authenticate = (c: Context, provider: Provider, secret: string) => {
     const presented = c.req.query("auth");
