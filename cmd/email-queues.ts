@@ -49,7 +49,7 @@ const command = defineCommand({
     const shutdown = handleShutdownSignals((signal) => log.info(`Received ${signal}; finishing in-flight notifications`));
     const metrics = createMetrics(settings.metrics);
     const sql = createSql(settings.databaseUrl, { max: settings.dbPoolSize, applicationName: "email-queues" });
-    const sqs = createSqsClient(settings.sqs);
+    const sqs = createSqsClient({ ...settings.sqs, fetch: true, md5: false });
     try {
       await runQueuesTool({ sqs, sql, log, metrics, signal: shutdown.signal }, settings);
       return 0;
@@ -90,7 +90,7 @@ const serve = defineCommand({
     const shutdown = handleShutdownSignals((signal) => log.info(`Received ${signal}; finishing in-flight requests`));
     const metrics = createMetrics(settings.metrics);
     const sql = createSql(settings.databaseUrl, { max: 4, applicationName: "email-queues-serve" });
-    const sqs = createSqsClient(settings.sqs);
+    const sqs = createSqsClient({ ...settings.sqs, fetch: true, md5: false });
     try {
       await serveEvents({ sqs, sql, log, metrics, signal: shutdown.signal }, settings);
       return 0;

@@ -28,15 +28,6 @@ export async function consumeMessageData(sql: Sql, key: string, now: number): Pr
   return JSON.parse(row.data) as string;
 }
 
-/**
- * Reads the metadata without taking it out: email-queues attaches it to every notification about the
- * message (a delivery, then a complaint days later; a redelivered notification) until it expires.
- */
-export async function readMessageData(sql: Sql, key: string, now: number): Promise<string | undefined> {
-  const [row] = await sql<[{ data: string }?]>`select data from email_message_data where key = ${key} and expires_at > ${now}`;
-  return row ? (JSON.parse(row.data) as string) : undefined;
-}
-
 /** Deletes up to `batch` expired rows; returns how many went. */
 export async function purgeExpiredMessageData(sql: Sql, now: number, batch = 1000): Promise<number> {
   const result = await sql`

@@ -21,7 +21,7 @@ import { requestFields, requestLog } from "../../http/request-log.ts";
 import type { ServerEnv } from "../../http/serve.ts";
 import { EmailError } from "../errors.ts";
 import type { WebhookSecrets } from "../queues-config.ts";
-import { handleNotification, type NotificationDeps } from "./handle-notification.ts";
+import { handleNotification, handlerDeps, type NotificationDeps } from "./handle-notification.ts";
 import { SerdeError } from "../serde-json.ts";
 import { parseSesNotification, payloadError, type SesNotification } from "./notification.ts";
 import { isFields, type EventOutcome } from "./webhooks/event.ts";
@@ -116,6 +116,7 @@ function notificationsOf(events: unknown[], map: (event: unknown) => EventOutcom
 export function createEventsApp(deps: EventsAppDeps): Hono<{ Bindings: ServerEnv }> {
   const { log, metrics } = deps;
   const maxBodyBytes = deps.maxBodyBytes ?? MAX_EVENTS_BODY_BYTES;
+  const handling = handlerDeps(deps);
   const app = new Hono<{ Bindings: ServerEnv }>();
   const logged = { redactQuery: ["auth"] }; // the webhook secret travels in the query
   const funnel = errorFunnel({
@@ -140,7 +141,8 @@ export function createEventsApp(deps: EventsAppDeps): Hono<{ Bindings: ServerEnv
   };
 
   const record = async (c: Context, provider: Provider, notifications: SesNotification[], skipped: number) => {
-    for (const n of notifications) await handleNotification(n, deps, { source: provider }, c.req.raw.signal);
+    // At once: the store coalesces their statements, the queue their sends.
+    await Promise.all(notifications.map((n) => handleNotification(n, handling, { source: provider }, c.req.raw.signal)));
     metrics.incr("webhook.events", notifications.length, { provider, outcome: "recorded" });
     if (skipped > 0) metrics.incr("webhook.events", skipped, { provider, outcome: "skipped" });
     return c.json({ result: `Processed ${notifications.length} events` });

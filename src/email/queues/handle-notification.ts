@@ -1,16 +1,16 @@
 // What happens to one valid notification, whether it came from SQS or from a provider's webhook
-// (spec/email.md §9.4): record its bounces or complaints (fatal: a database failure is transient and
-// the caller keeps the notification), read the metadata /send stored for its message, and forward the
-// normalised notification (non-fatal: logged and counted, as in the original).
+// (spec/email.md §9.4): record its bounces or complaints and read the metadata /send stored for its
+// message (one statement; a database failure is transient and the caller keeps the notification), then
+// forward the normalised notification (non-fatal: logged and counted, as in the original).
 import type { Logger } from "../../core/logger.ts";
 import type { Metrics } from "../../core/metrics.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { Sql } from "../../db/client.ts";
-import { messageDataKey, readMessageData } from "../message-data.ts";
 import type { SesNotification } from "./notification.ts";
+import { coalescedNotificationStore, type NotificationStore } from "./notification-store.ts";
 import type { OutgoingQueue } from "./outgoing-queue.ts";
 import { outgoingNotification, wrapOutgoing } from "./outgoing.ts";
-import { problemRows, recordProblems } from "./problem-records.ts";
+import { problemRows } from "./problem-records.ts";
 
 export interface NotificationDeps {
   sql: Sql;
@@ -23,6 +23,16 @@ export interface NotificationDeps {
   /** Send `{"Type":"Notification","Message":…}` instead of the bare notification. */
   wrapOutgoing: boolean;
   now?: () => number;
+}
+
+/** What the handler works with: the notification deps with their database statements coalesced. */
+export interface HandlerDeps extends Omit<NotificationDeps, "sql" | "hmacKey"> {
+  store: NotificationStore;
+}
+
+export function handlerDeps(deps: NotificationDeps): HandlerDeps {
+  const { sql, hmacKey, ...rest } = deps;
+  return { ...rest, store: coalescedNotificationStore(sql, hmacKey) };
 }
 
 export interface Handled {
@@ -41,16 +51,17 @@ export interface NotificationContext {
   queue?: string;
 }
 
-export async function handleNotification(n: SesNotification, deps: NotificationDeps, context: NotificationContext, signal?: AbortSignal): Promise<Handled> {
-  const { sql, log, metrics } = deps;
+export async function handleNotification(n: SesNotification, deps: HandlerDeps, context: NotificationContext, signal?: AbortSignal): Promise<Handled> {
+  const { store, log, metrics } = deps;
   const now = (deps.now ?? Date.now)();
   const rows = problemRows(n, now);
-  let recorded: number;
+  let stored;
   try {
-    recorded = await recordProblems(sql, rows);
+    stored = await store.recordAndRead(rows, n.mail.messageId, now);
   } catch (error) {
     throw new TransientError(`Could not record the ${n.notificationType.toLowerCase()}: ${(error as Error)?.message ?? error}`, { cause: error });
   }
+  const { recorded, metadata } = stored;
   const duplicates = rows.length - recorded;
   if (recorded > 0) metrics.incr("bounce.recorded", recorded, { type: n.notificationType });
   if (duplicates > 0) {
@@ -58,14 +69,6 @@ export async function handleNotification(n: SesNotification, deps: NotificationD
     log.info("Notification already recorded", { ...context, mailMessageId: n.mail.messageId, duplicates });
   }
   metrics.incr("notification", 1, { type: n.notificationType, source: context.source });
-
-  let metadata: string | undefined;
-  try {
-    metadata = await readMessageData(sql, messageDataKey(deps.hmacKey, n.mail.messageId), now);
-  } catch (error) {
-    // As in the original, a failed lookup only costs the metadata; the problem is already recorded.
-    log.warn("Message data not read", { ...context, error: (error as Error)?.message });
-  }
 
   const queue = deps.notificationQueue;
   if (!queue) return { recorded, duplicates, forwarded: false };

@@ -44,17 +44,8 @@ export function problemRows(n: SesNotification, now: number): ProblemRow[] {
   return [];
 }
 
-/**
- * Inserts the rows in one statement (all or none); rows already recorded for the same feedbackId,
- * address and type are skipped. Returns how many were new.
- */
-export async function recordProblems(sql: Sql, rows: readonly ProblemRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const result = await sql`
-    insert into email_bounces ${sql(rows as ProblemRow[], "email", "bounce_type", "bounce_sub_type", "created_at", "feedback_key")}
-    on conflict (feedback_key, email, bounce_type) where feedback_key is not null do nothing`;
-  return result.count;
-}
+/** Identifies a row for deduplication: the unique key of email_bounces' feedback index (as the store's statement returns it). */
+export const rowIdentity = (row: ProblemRow) => `${row.feedback_key} ${row.bounce_type} ${row.email}`;
 
 /** email-queues needs migration 2 (feedback_key) on top of the tables email-send checks. */
 export async function checkQueuesSchema(sql: Sql): Promise<void> {

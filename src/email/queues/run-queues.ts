@@ -14,7 +14,7 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffPolicy } from "../../core/backoff.ts";
 import { TransientError } from "../../core/errors.ts";
 import { runConsumer, type ConsumerObserver } from "../../sqs/consumer.ts";
-import { handleNotification, type NotificationDeps } from "./handle-notification.ts";
+import { handleNotification, handlerDeps, type NotificationDeps } from "./handle-notification.ts";
 import type { OutgoingQueue } from "./outgoing-queue.ts";
 import { decodeSqsMessage, type QueueItem } from "./sqs-message.ts";
 
@@ -66,6 +66,7 @@ async function deadLetter(message: Message, reason: string, queueUrl: string, dl
 /** Consumes every source until `signal` aborts (or, with `drain`, until each is empty). Returns the counts. */
 export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueuesOptions): Promise<QueueCounts> {
   const { log, metrics } = deps;
+  const handling = handlerDeps(deps);
   const now = deps.now ?? Date.now;
   const counts: QueueCounts = { Bounce: 0, Complaint: 0, Delivery: 0, invalid: 0, failed: 0, forwardFailed: 0 };
   let last = { at: now(), total: 0 };
@@ -103,7 +104,7 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
             }
             const n = item.notification;
             log.info("Successfully parsed SQS message", { queue: queueUrl, messageId: message.MessageId, receipt_handle: message.ReceiptHandle, notification_type: n.notificationType });
-            const handled = await handleNotification(n, deps, { source: "sqs", messageId: message.MessageId, queue: queueUrl }, signal);
+            const handled = await handleNotification(n, handling, { source: "sqs", messageId: message.MessageId, queue: queueUrl }, signal);
             if (deps.notificationQueue && !handled.forwarded) counts.forwardFailed += 1;
             counts[n.notificationType] += 1;
           } catch (error) {
