@@ -3,6 +3,8 @@
 // message (one statement; a database failure is transient and the caller keeps the notification), then
 // forward the normalised notification (non-fatal: logged and counted, as in the original).
 import type { Logger } from "../../core/logger.ts";
+
+const INFO = 3; // consola's level number for info
 import type { Metrics } from "../../core/metrics.ts";
 import { TransientError } from "../../core/errors.ts";
 import type { Sql } from "../../db/client.ts";
@@ -53,6 +55,8 @@ export interface NotificationContext {
 
 export async function handleNotification(n: SesNotification, deps: HandlerDeps, context: NotificationContext, signal?: AbortSignal): Promise<Handled> {
   const { store, log, metrics } = deps;
+  // Building a line's fields costs more than handling below info, where they would be thrown away.
+  const verbose = log.level >= INFO;
   const now = (deps.now ?? Date.now)();
   const rows = problemRows(n, now);
   let stored;
@@ -75,7 +79,7 @@ export async function handleNotification(n: SesNotification, deps: HandlerDeps, 
   const body = outgoingNotification(n, metadata);
   try {
     const id = await queue.send(deps.wrapOutgoing ? wrapOutgoing(body) : body, { signal });
-    log.info("Sent message to notification queue", { id, ...context });
+    if (verbose) log.info("Sent message to notification queue", { id, ...context });
     metrics.incr("forward.sent");
     return { recorded, duplicates, forwarded: true };
   } catch (error) {

@@ -40,6 +40,8 @@ export interface EmailQueuesDeps extends NotificationDeps {
   sqs: SQSClient;
 }
 
+const INFO = 3; // consola's level number for info: below it, per-message lines are not built at all
+
 // Message attributes on a dead-lettered copy; the reason is cut so the copy stays within SQS's limits.
 const MAX_REASON_ATTRIBUTE = 500;
 
@@ -103,7 +105,7 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
               return;
             }
             const n = item.notification;
-            log.info("Successfully parsed SQS message", { queue: queueUrl, messageId: message.MessageId, receipt_handle: message.ReceiptHandle, notification_type: n.notificationType });
+            if (log.level >= INFO) log.info("Successfully parsed SQS message", { queue: queueUrl, messageId: message.MessageId, receipt_handle: message.ReceiptHandle, notification_type: n.notificationType });
             const handled = await handleNotification(n, handling, { source: "sqs", messageId: message.MessageId, queue: queueUrl }, signal);
             if (deps.notificationQueue && !handled.forwarded) counts.forwardFailed += 1;
             counts[n.notificationType] += 1;
