@@ -160,6 +160,8 @@ export function queuesSettings(flags: QueuesFlags, env: Env): QueuesSettings {
   );
   const sources = [...new Set(SOURCE_KINDS.map((k) => base.queues[k]).filter((u): u is string => u !== undefined))];
   if (sources.length === 0) throw new UsageError("FXA_EMAIL_AWS_SQSURLS_BOUNCE, _COMPLAINT or _DELIVERY: at least one source queue must be set");
+  // A forwarded delivery read back as a notification would be forwarded again, forever.
+  if (base.notificationQueue && sources.includes(base.notificationQueue)) throw new UsageError("FXA_EMAIL_AWS_SQSURLS_NOTIFICATION: must not be one of the source queues");
   const deadLetterQueue = flags.dead_letter_queue ? queueUrl("--dead-letter-queue", flags.dead_letter_queue, base.sqs.endpoint) : undefined;
   if (deadLetterQueue && sources.includes(deadLetterQueue)) throw new UsageError("--dead-letter-queue: must not be one of the source queues");
   return {

@@ -32,6 +32,10 @@ describe("queue URLs", () => {
     expect(load({ FXA_EMAIL_AWS_SQSURLS_DELIVERY: AWS("d") }).sources).toEqual([AWS("d")]);
   });
 
+  test("the notification queue must not be a source (a forwarded delivery would come back forever)", () => {
+    expect(usageError(() => load({ FXA_EMAIL_AWS_SQSURLS_DELIVERY: AWS("same"), FXA_EMAIL_AWS_SQSURLS_NOTIFICATION: AWS("same") }))).toBe("FXA_EMAIL_AWS_SQSURLS_NOTIFICATION: must not be one of the source queues");
+  });
+
   test("no source queue is a usage error; no notification queue is a warning", () => {
     expect(usageError(() => load({ FXA_EMAIL_AWS_SQSURLS_NOTIFICATION: AWS("n") }))).toContain("at least one source queue must be set");
     expect(load({ FXA_EMAIL_AWS_SQSURLS_BOUNCE: AWS("b") }).notices).toContain("FXA_EMAIL_AWS_SQSURLS_NOTIFICATION is not set: notifications are recorded but not forwarded");
