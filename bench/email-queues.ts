@@ -4,6 +4,7 @@
 // metadata read, forwarded to the notification queue, deleted. Baseline, same run, same emulator: raw
 // ReceiveMessage(10) + DeleteMessageBatch of the same messages on the same three queues, no handler.
 // Target (issue 10): at least 50% of the baseline.
+import postgres from "postgres";
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createLogger } from "../src/core/logger.ts";
 import { noopMetrics } from "../src/core/metrics.ts";
@@ -101,14 +102,32 @@ async function baseline(sqs: SQSClient, bodies: Record<(typeof KINDS)[number], s
   return { rate: (total * 1000) / (performance.now() - started), cpuUs: (used.user + used.system) / total };
 }
 
-const cluster = await startCluster();
+// BENCH_DATABASE_URL: run on that server (a database is created and dropped) instead of a throwaway cluster.
+const admin = process.env.BENCH_DATABASE_URL;
+const cluster = admin ? undefined : await startCluster();
+const benchDatabase = `email_queues_bench_${process.pid}`;
+async function onAdmin(statement: string) {
+  const a = postgres(admin!, { max: 1, onnotice: () => {} });
+  try {
+    await a.unsafe(statement);
+  } finally {
+    await a.end();
+  }
+}
+let databaseUrl = cluster?.url ?? "";
+if (admin) {
+  await onAdmin(`create database ${benchDatabase}`);
+  const url = new URL(admin);
+  url.pathname = `/${benchDatabase}`;
+  databaseUrl = url.toString();
+}
 const emulator = await startFauxqsProcess();
 // The tool's own client (fetch transport, MD5 checked per message by the tool), for the tool and the baseline alike.
 const client = createSqsClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" }, fetch: true, md5: false });
 const fauxqs = { client };
 try {
   const pool = Math.max(2, Math.ceil((CONCURRENCY * 3) / 4));
-  const sql = createSql(cluster.url, { max: Number(process.env.BENCH_POOL ?? pool) });
+  const sql = createSql(databaseUrl, { max: Number(process.env.BENCH_POOL ?? pool) });
   await migrate(sql, EMAIL_DOMAIN, EMAIL_MIGRATIONS);
   const now = Date.now();
   const { byKind, ids } = workload(now);
@@ -136,7 +155,8 @@ try {
       metrics: noopMetrics,
       hmacKey: HMAC_KEY,
       wrapOutgoing: false,
-      notificationQueue: sqsOutgoingQueue(fauxqs.client, notificationUrl),
+      // BENCH_NO_FORWARD=1 measures recording alone (no notification queue), to show what forwarding costs.
+      ...(process.env.BENCH_NO_FORWARD ? {} : { notificationQueue: sqsOutgoingQueue(fauxqs.client, notificationUrl) }),
     },
     { sources, waitTimeSeconds: 0, concurrency: CONCURRENCY, drain: true, signal: new AbortController().signal, observer: { settled: (_m, _ok, ms) => void latencies.push(ms) } },
   );
@@ -150,8 +170,8 @@ try {
 
   console.log(`email-queues benchmark`);
   console.log(`  workload     ${NOTIFICATIONS} notifications (${byKind.bounce.length} bounces with 1-3 recipients, ${byKind.complaint.length} complaints, ${byKind.delivery.length} deliveries) on 3 queues, concurrency ${CONCURRENCY} per queue, pool ${Number(process.env.BENCH_POOL ?? pool)}`);
-  console.log(`  database     throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)`);
-  console.log(`  queue        fauxqs emulator in a separate process; every notification forwarded to a 4th queue; SDK over fetch`);
+  console.log(`  database     ${admin ? `the machine's PostgreSQL (durable: ${admin.replace(/:[^:@/]*@/, ":***@")})` : "throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)"}`);
+  console.log(`  queue        fauxqs emulator in a separate process; ${process.env.BENCH_NO_FORWARD ? "nothing forwarded (BENCH_NO_FORWARD)" : "every notification forwarded to a 4th queue"}; SDK over fetch`);
   console.log(`  processed    ${processed} (invalid ${counts.invalid}, failed ${counts.failed}, forward failed ${counts.forwardFailed}) in ${seconds.toFixed(2)} s; ${rows} bounce rows`);
   console.log(`  throughput   ${rate.toFixed(0)} notifications/s`);
   console.log(`  latency      p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms (receipt → handled)`);
@@ -166,5 +186,6 @@ try {
 } finally {
   client.destroy();
   emulator.stop();
-  cluster.stop();
+  cluster?.stop();
+  if (admin) await onAdmin(`drop database if exists ${benchDatabase} with (force)`);
 }
