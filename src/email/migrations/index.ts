@@ -31,6 +31,18 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS email_message_data_expires_at_idx ON email_message_data (expires_at);
     `,
   },
+  {
+    version: 2,
+    name: "bounce_feedback_key",
+    sql: `
+      -- email-queues records each problem once: SQS redelivers, providers retry webhooks. The key is
+      -- hex SHA-256 of the notification's feedbackId (any length or content in, 64 characters out);
+      -- rows written by other means (tests, imports) have none and are never deduplicated.
+      ALTER TABLE email_bounces ADD COLUMN IF NOT EXISTS feedback_key CHAR(64);
+      CREATE UNIQUE INDEX IF NOT EXISTS email_bounces_feedback_key_idx
+        ON email_bounces (feedback_key, email, bounce_type) WHERE feedback_key IS NOT NULL;
+    `,
+  },
 ];
 
 export const EMAIL_SCHEMA = { domain: EMAIL_DOMAIN, migrations: EMAIL_MIGRATIONS } as const;

@@ -1,0 +1,131 @@
+// The email-queues consumer: the tool minus its command line. One consumer loop (src/sqs/consumer.ts)
+// per distinct source queue; a message's type comes from its notificationType, not from the queue it
+// arrived on, so the bounce, complaint and delivery URLs may name one queue.
+//
+// Policy (the consumer's contract, DESIGN.md §5):
+// - a valid notification is recorded, forwarded, then deleted (forwarding failures are logged and
+//   counted; the message is still deleted, as in the original);
+// - a message that can never be processed (every parse failure of spec/email.md §9.2, an invalid
+//   address, a notification without the payload of its type) is logged with its reason and SQS message
+//   id, counted, copied verbatim to the dead-letter queue when there is one, and deleted; if that copy
+//   fails the message stays, so nothing is dropped unseen;
+// - a database failure leaves the message on the queue: the consumer backs off and it comes back.
+import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import type { BackoffPolicy } from "../../core/backoff.ts";
+import { TransientError } from "../../core/errors.ts";
+import { runConsumer, type ConsumerObserver } from "../../sqs/consumer.ts";
+import { handleNotification, handlerDeps, type NotificationDeps } from "./handle-notification.ts";
+import type { OutgoingQueue } from "./outgoing-queue.ts";
+import { decodeSqsMessage, type QueueItem } from "./sqs-message.ts";
+
+export const COUNTED = ["Bounce", "Complaint", "Delivery", "invalid", "failed", "forwardFailed"] as const;
+export type QueueCounts = Record<(typeof COUNTED)[number], number>;
+
+export interface EmailQueuesOptions {
+  /** Distinct source queue URLs. */
+  sources: readonly string[];
+  waitTimeSeconds: number;
+  /** Messages handled at once, per source queue. */
+  concurrency: number;
+  drain: boolean;
+  signal: AbortSignal;
+  /** The stop bound is nearly used up: notifications not yet handled stay on their queue. */
+  abandon?: AbortSignal;
+  deadLetterQueue?: OutgoingQueue;
+  /** How often the progress line is logged; 60 s in production. */
+  statsIntervalMs?: number;
+  observer?: ConsumerObserver;
+  backoff?: BackoffPolicy;
+}
+
+export interface EmailQueuesDeps extends NotificationDeps {
+  sqs: SQSClient;
+}
+
+const INFO = 3; // consola's level number for info: below it, per-message lines are not built at all
+
+// Message attributes on a dead-lettered copy; the reason is cut so the copy stays within SQS's limits.
+const MAX_REASON_ATTRIBUTE = 500;
+
+async function deadLetter(message: Message, reason: string, queueUrl: string, dlq: OutgoingQueue | undefined, deps: EmailQueuesDeps): Promise<boolean> {
+  if (!dlq) return false;
+  if (!message.Body) {
+    deps.log.warn("Not copied to the dead-letter queue: the message has no body", { messageId: message.MessageId });
+    return false;
+  }
+  try {
+    const id = await dlq.send(message.Body, {
+      attributes: { reason: reason.slice(0, MAX_REASON_ATTRIBUTE), sourceQueue: queueUrl, sourceMessageId: message.MessageId ?? "" },
+    });
+    deps.metrics.incr("dlq.copied");
+    deps.log.info("Copied to the dead-letter queue", { messageId: message.MessageId, deadLetterMessageId: id });
+    return true;
+  } catch (error) {
+    deps.metrics.incr("dlq.failed");
+    // Keep the message: deleting it now would drop it without a copy. It comes back after its visibility timeout.
+    throw new TransientError(`Could not copy an invalid notification to the dead-letter queue: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+}
+
+/** Consumes every source until `signal` aborts (or, with `drain`, until each is empty). Returns the counts. */
+export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueuesOptions): Promise<QueueCounts> {
+  const { log, metrics } = deps;
+  const handling = handlerDeps(deps);
+  const now = deps.now ?? Date.now;
+  const counts: QueueCounts = { Bounce: 0, Complaint: 0, Delivery: 0, invalid: 0, failed: 0, forwardFailed: 0 };
+  let last = { at: now(), total: 0 };
+  const report = () => {
+    const total = counts.Bounce + counts.Complaint + counts.Delivery + counts.invalid;
+    const at = now();
+    const rate = at > last.at ? ((total - last.total) * 1000) / (at - last.at) : 0;
+    if (at > last.at) last = { at, total };
+    log.info(`Notifications processed: ${COUNTED.map((k) => `${k}=${counts[k]}`).join(" ")} rate=${rate.toFixed(1)}/s`, { ...counts, ratePerSecond: Number(rate.toFixed(1)) });
+  };
+  const timer = setInterval(report, options.statsIntervalMs ?? 60_000);
+
+  const consume = (queueUrl: string) =>
+    runConsumer<QueueItem>({
+      sqs: deps.sqs,
+      queueUrl,
+      log,
+      signal: options.signal,
+      waitTimeSeconds: options.waitTimeSeconds,
+      concurrency: options.concurrency,
+      drain: options.drain,
+      observer: options.observer,
+      backoff: options.backoff,
+      ...(options.abandon ? { abandonSignal: options.abandon } : {}),
+      handler: {
+        decode: (message) => decodeSqsMessage(message, queueUrl, (note) => log.info(note, { messageId: message.MessageId })),
+        handle: async (item, message, signal?: AbortSignal) => {
+          try {
+            if (item.kind === "invalid") {
+              const deadLettered = await deadLetter(message, item.reason, queueUrl, options.deadLetterQueue, deps);
+              // The original's log line for a message it could not parse, and what we did about it.
+              log.error("Error receiving from queue", { url: queueUrl, messageId: message.MessageId, reason: item.reason, errno: 103, deadLettered, deleted: true });
+              metrics.incr("notification.invalid", 1, { source: "sqs" });
+              counts.invalid += 1;
+              return;
+            }
+            const n = item.notification;
+            if (log.level >= INFO) log.info("Successfully parsed SQS message", { queue: queueUrl, messageId: message.MessageId, receipt_handle: message.ReceiptHandle, notification_type: n.notificationType });
+            const handled = await handleNotification(n, handling, { source: "sqs", messageId: message.MessageId, queue: queueUrl }, signal);
+            if (deps.notificationQueue && !handled.forwarded) counts.forwardFailed += 1;
+            counts[n.notificationType] += 1;
+          } catch (error) {
+            counts.failed += 1;
+            metrics.incr("notification.failed");
+            throw error;
+          }
+        },
+      },
+    });
+
+  try {
+    await Promise.all(options.sources.map(consume));
+  } finally {
+    clearInterval(timer);
+    report();
+  }
+  return counts;
+}
