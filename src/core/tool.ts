@@ -129,7 +129,15 @@ export interface ToolSpec<A extends ArgsDef, S extends BaseSettings, R extends R
   inFlight: string;
   /** `<tool> migrate`. */
   migrate?: MigrateSpec;
+  /**
+   * Subcommands, each a tool of its own (its own args, settings and run), chosen by the first words of
+   * the command line: `{ serve: …, "clients set": … }` runs `<tool> clients set …` with the words removed.
+   */
+  commands?: Readonly<Record<string, AnyToolSpec>>;
 }
+
+/** Any tool, whatever its args, settings and resources (a subcommand is checked where it is declared). */
+export type AnyToolSpec = ToolSpec<any, any, any>;
 
 /** Declares a tool. Only a typing aid: the spec is returned as it is. */
 export function defineTool<A extends ArgsDef, S extends BaseSettings, R extends Resources = Resources>(spec: ToolSpec<A, S, R>): ToolSpec<A, S, R> {
@@ -235,6 +243,24 @@ export function flagLabel(args: ArgsDef, flag: string): string {
 
 const MIGRATE_HELP = "Apply the tool's database schema (for development and tests)";
 
+/** The subcommand named by the first words of `rawArgs` (the longest match), if any. */
+export function findCommand(spec: AnyToolSpec, rawArgs: readonly string[]): { name: string; words: number; spec: AnyToolSpec } | undefined {
+  let found: { name: string; words: number; spec: AnyToolSpec } | undefined;
+  for (const [name, command] of Object.entries(spec.commands ?? {})) {
+    const words = name.split(" ");
+    if (words.every((word, i) => rawArgs[i] === word) && (!found || words.length > found.words)) found = { name, words: words.length, spec: command };
+  }
+  return found;
+}
+
+/** What `--help` lists under COMMANDS. */
+function commandList(spec: AnyToolSpec): Record<string, string> {
+  const list: Record<string, string> = {};
+  for (const [name, command] of Object.entries(spec.commands ?? {})) list[name] = command.meta.description;
+  if (spec.migrate) list.migrate = MIGRATE_HELP;
+  return list;
+}
+
 /**
  * Runs a tool with `rawArgs` and returns its exit code (the process is ended by `main`). `--help` and
  * `--version` are answered here without loading the rest of the runtime.
@@ -244,6 +270,11 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
   rawArgs: readonly string[],
   io: ToolIO = processIO(),
 ): Promise<number> {
+  const command = findCommand(spec, rawArgs);
+  if (command) {
+    const named = { ...command.spec, meta: { ...command.spec.meta, name: `${spec.meta.name} ${command.name}` } };
+    return runTool(named, rawArgs.slice(command.words), io);
+  }
   const isMigrate = rawArgs[0] === "migrate" && spec.migrate !== undefined;
   const args = isMigrate ? rawArgs.slice(1) : rawArgs;
   const { verbosity, rest } = takeVerbosity(args);
@@ -253,7 +284,7 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
     io.out(
       isMigrate
         ? renderUsage({ ...meta, name: `${spec.meta.name} migrate`, description: MIGRATE_HELP }, {}, style)
-        : renderUsage(meta, { ...spec.args }, style, spec.migrate ? { migrate: MIGRATE_HELP } : {}),
+        : renderUsage(meta, { ...spec.args }, style, commandList(spec)),
     );
     return ExitCode.ok;
   }
