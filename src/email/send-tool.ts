@@ -1,11 +1,9 @@
 // The `email-send` tool: its settings as the runtime wants them, and the server's life (listen, serve,
 // sweep expired message data, stop within the bound).
-import { existsSync, readFileSync } from "node:fs";
 import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../core/tool.ts";
 import { databaseSettings } from "../core/tool-settings.ts";
-import type { VersionInfo } from "../http/dockerflow.ts";
 import { serve } from "../http/serve.ts";
-import { VERSION } from "../core/version.ts";
+import { versionInfo } from "../http/version-file.ts";
 import { emailSettings } from "./config.ts";
 import { startMessageDataSweep } from "./message-data.ts";
 import type { ProviderClients } from "./providers/clients.ts";
@@ -28,13 +26,6 @@ export function emailSendSettings(input: Input) {
 }
 
 export type EmailSendSettings = ReturnType<typeof emailSendSettings>;
-
-/** Dockerflow: a version.json in the working directory (/app in the image) wins over the built-in one. */
-function versionInfo(): VersionInfo {
-  const fallback = { build: "TBD", commit: "TBD", source: "https://github.com/mozilla/fxa-ops-toolkit", version: VERSION };
-  if (!existsSync("version.json")) return fallback;
-  return { ...fallback, ...(JSON.parse(readFileSync("version.json", "utf8")) as Partial<VersionInfo>) };
-}
 
 const untilAborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
