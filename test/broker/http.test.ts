@@ -61,7 +61,7 @@ describe("Dockerflow and JWKS", () => {
       expect(await res.json()).toEqual({});
     }
     const version = await app.request("/__version__");
-    expect(Object.keys(await version.json()).sort()).toEqual(["build", "commit", "source", "version"]);
+    expect(Object.keys((await version.json()) as object).sort()).toEqual(["build", "commit", "source", "version"]);
   });
 
   test("/.well-known/jwks.json is the public half of the signing key, and verifies the SETs", async () => {
