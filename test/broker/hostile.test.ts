@@ -144,7 +144,7 @@ describe("2,000 hostile notifications", () => {
     await sqs.client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "s", MessageBody: JSON.stringify({ event: "delete", uid: "a9b8c7d6e5f40312a1b2c3d4e5f60718", ts: 1, timestamp: 1000 }) }] }));
     await rp.waitForCalls(1, 60_000);
     const rows = await db.sql<{ uid: string; client_id: string }[]>`select uid, client_id from broker_deliveries`;
-    expect(rows).toEqual([{ uid: "a9b8c7d6e5f40312a1b2c3d4e5f60718", client_id: "c2a9f1d6e8b47305" }]);
+    expect([...rows]).toEqual([{ uid: "a9b8c7d6e5f40312a1b2c3d4e5f60718", client_id: "c2a9f1d6e8b47305" }]);
     await waitFor(() => sqs.depth("hostile") <= bodies.filter((b) => decodeNotification(b).kind === "unparseable").length, "every parseable message deleted", 60_000);
     io.send("SIGTERM");
     expect(await running).toBe(0);
