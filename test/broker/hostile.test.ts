@@ -179,7 +179,7 @@ describe("800 hostile proxy and admin requests", () => {
     const requests: (() => Request)[] = [
       // Proxy: wrong or missing token, no Bearer.
       () => new Request(`http://b/v1/proxy/e6eb0d1e856335fc${pick(["", "?token=", "?token=abc124", "?token=ABC123", `?token=${nasty()}`])}`, { method: "POST", headers: { authorization: "Bearer x" }, body: "{}" }),
-      () => new Request("http://b/v1/proxy/e6eb0d1e856335fc?token=abc123", { method: "POST", headers: pick([{}, { authorization: "Basic eA==" }, { authorization: "Bearer" }]), body: "{}" }),
+      () => new Request("http://b/v1/proxy/e6eb0d1e856335fc?token=abc123", { method: "POST", headers: pick<Record<string, string>>([{}, { authorization: "Basic eA==" }, { authorization: "Bearer" }]), body: "{}" }),
       // Proxy: authenticated, malformed push bodies and payloads.
       () =>
         new Request(`http://b/v1/proxy/${pick(["e6eb0d1e856335fc", nasty(), "..%2Fadmin"])}?token=abc123`, {
@@ -194,7 +194,7 @@ describe("800 hostile proxy and admin requests", () => {
           ]),
         }),
       // Admin without or with a wrong token.
-      () => new Request(`http://b/v1/admin/${pick(["clients", "stats", "deliveries", "clients/ab"])}`, { method: pick(["GET", "PUT", "DELETE", "POST"]), headers: pick([{}, { authorization: "Bearer admin-token-012345678" }, { authorization: `Basic ${ADMIN}` }]) }),
+      () => new Request(`http://b/v1/admin/${pick(["clients", "stats", "deliveries", "clients/ab"])}`, { method: pick(["GET", "PUT", "DELETE", "POST"]), headers: pick<Record<string, string>>([{}, { authorization: "Bearer admin-token-012345678" }, { authorization: `Basic ${ADMIN}` }]) }),
       // Admin with the token, invalid input.
       () =>
         new Request(`http://b/v1/admin/clients/${pick(["e6eb0d1e856335fc", nasty(), "abc", "A"])}`, {
