@@ -92,8 +92,8 @@ describe("SIGKILL in the middle of a burst", () => {
     expect(duplicates).toBeGreaterThanOrEqual(0);
     expect(duplicates).toBeLessThanOrEqual(bound);
     expect(sqs.depth("burst")).toBe(0);
-    const [{ pending }] = await db.sql<{ pending: bigint }[]>`select count(*) filter (where status <> 'delivered') as pending from broker_deliveries`;
-    expect(pending).toBe(0n);
+    const [row] = await db.sql<{ pending: bigint }[]>`select count(*) filter (where status <> 'delivered') as pending from broker_deliveries`;
+    expect(row!.pending).toBe(0n);
   }, 180_000);
 });
 
