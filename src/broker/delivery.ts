@@ -122,7 +122,8 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
     await deferClient(sql, clientId, new Date(until), new Date(now));
   };
 
-  const attempt = async (row: DeliveryRow): Promise<DeliveryResult> => {
+  /** undefined: nothing to record (the call was cut by the stop). */
+  const attempt = async (row: DeliveryRow): Promise<DeliveryResult | undefined> => {
     const now = clock();
     const client = deps.clients.get(row.client_id);
     const type = row.event;
@@ -181,6 +182,8 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
       await endpointFailed(row.client_id, done);
       return failure(row, now, answer.status, error, latencyMs);
     } catch (error) {
+      // Cut by the stop: not the endpoint's fault; the row is tried again when its lease runs out.
+      if (options.abandon?.aborted) return undefined;
       const latencyMs = performance.now() - started;
       const message = error instanceof WebhookError ? `${error.kind}: ${error.message}` : (error as Error).message;
       log.warn("proxyDeliverError", { clientId: row.client_id, error: message });
@@ -191,9 +194,10 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
   };
 
   const deliver = async (row: DeliveryRow) => {
-    let result: DeliveryResult;
+    let result: DeliveryResult | undefined;
     try {
       result = await attempt(row);
+      if (!result) return;
     } catch (error) {
       // A database error while backing off an endpoint: the lease runs out and the row is tried again.
       log.error("Delivery failed unexpectedly; the row will be tried again after its lease", { id: String(row.id), error: (error as Error).message });

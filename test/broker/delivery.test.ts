@@ -246,6 +246,26 @@ describe("delivery", () => {
     expect(h.workers.health.open(h.now)).toEqual([]);
   });
 
+  test("a stop waits for calls in flight; calls cut by the abandon record nothing and keep their lease", async () => {
+    rp.gate = new Promise(() => {}); // never answers
+    await enqueue("e6eb0d1e856335fc");
+    const abandon = new AbortController();
+    const h = start({ e6eb0d1e856335fc: {} }, { abandon: abandon.signal, timeoutMs: 60_000 });
+    await rp.waitForCalls(1);
+    h.stop.abort();
+    let finished = false;
+    const done = h.workers.done.then(() => (finished = true));
+    await Promise.resolve();
+    expect(finished).toBe(false);
+    abandon.abort();
+    await done;
+    expect(await attempts()).toHaveLength(0);
+    const [row] = await db.sql<{ status: string; claimed_until: Date | null }[]>`select status, claimed_until from broker_deliveries`;
+    expect(row!.status).toBe("pending");
+    expect(row!.claimed_until!.getTime()).toBe(T0 + 2 * 60_000 + 5_000);
+    rp.gate = null;
+  });
+
   test("one endpoint down does not hold the others", async () => {
     for (let i = 0; i < 20; i++) await enqueue("c2a9f1d6e8b47305", undefined, crypto.randomUUID());
     for (let i = 0; i < 20; i++) await enqueue("e6eb0d1e856335fc", undefined, crypto.randomUUID());
