@@ -100,11 +100,11 @@ describe("SIGKILL in the middle of a burst", () => {
 describe("one relying party down", () => {
   test("does not lower the others' delivery rate by more than 10%", async () => {
     const healthy = await Promise.all(Array.from({ length: 4 }, () => startRelyingParty()));
-    const PER_RP = 400;
+    const PER_RP = 300;
     const table = new Map(healthy.map((rp, i) => [`b${i}`, { clientId: `b${i}`, webhookUrl: rp.url, isResourceServer: false, format: "bearer" as const }]));
     table.set("dd", { clientId: "dd", webhookUrl: "http://127.0.0.1:1/down", isResourceServer: false, format: "bearer" });
 
-    async function run(withDown: boolean): Promise<number> {
+    async function run(withDown: boolean): Promise<{ rate: number; downAttempts: number }> {
       await db.sql`truncate broker_deliveries, broker_attempts restart identity`;
       healthy.forEach((rp) => rp.reset());
       const rows: NewDelivery[] = [];
@@ -124,12 +124,23 @@ describe("one relying party down", () => {
       const elapsed = performance.now() - started;
       stop.abort();
       await workers.done;
-      return (PER_RP * healthy.length) / (elapsed / 1000);
+      const [row] = await db.sql<{ n: bigint }[]>`select count(*) as n from broker_attempts a join broker_deliveries d on d.id = a.delivery_id where d.client_id = 'dd'`;
+      return { rate: (PER_RP * healthy.length) / (elapsed / 1000), downAttempts: Number(row!.n) };
     }
 
+    // Interleaved and best of three, so the machine's other load hits both alike.
     await run(false); // warm-up
-    const baseline = Math.max(await run(false), await run(false));
-    const oneDown = Math.max(await run(true), await run(true));
+    let baseline = 0;
+    let oneDown = 0;
+    for (let i = 0; i < 3; i++) {
+      baseline = Math.max(baseline, (await run(false)).rate);
+      const down = await run(true);
+      oneDown = Math.max(oneDown, down.rate);
+      // The down RP costs the workers almost nothing: its breaker opened after 3 failures, and its other
+      // deliveries waited unattempted (at most a probe or two more while the run lasted).
+      expect(down.downAttempts).toBeGreaterThanOrEqual(3);
+      expect(down.downAttempts).toBeLessThanOrEqual(6);
+    }
     console.log(`healthy RPs' delivery rate: ${baseline.toFixed(0)}/s alone, ${oneDown.toFixed(0)}/s with one RP down (${((oneDown / baseline) * 100).toFixed(0)}%)`);
     expect(oneDown).toBeGreaterThanOrEqual(0.9 * baseline);
   }, 120_000);
