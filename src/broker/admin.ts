@@ -74,8 +74,9 @@ export async function setClient(deps: AdminDeps, input: { clientId: unknown; web
     }),
     input,
   );
-  await upsertClient(deps.sql, { client_id: parsed.clientId, webhook_url: parsed.webhookUrl, is_resource_server: parsed.resourceServer, delivery_format: parsed.format }, new Date(deps.clock()));
-  return { clientId: parsed.clientId, webhookUrl: parsed.webhookUrl, resourceServer: parsed.resourceServer, format: parsed.format, updatedAt: new Date(deps.clock()).toISOString() };
+  const now = new Date(deps.clock());
+  await upsertClient(deps.sql, { client_id: parsed.clientId, webhook_url: parsed.webhookUrl, is_resource_server: parsed.resourceServer, delivery_format: parsed.format }, now);
+  return { clientId: parsed.clientId, webhookUrl: parsed.webhookUrl, resourceServer: parsed.resourceServer, format: parsed.format, updatedAt: now.toISOString() };
 }
 
 export async function listClients(deps: AdminDeps): Promise<ClientView[]> {
