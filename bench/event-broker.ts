@@ -25,7 +25,7 @@ const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32);
 const QUEUE_CONCURRENCY = 16;
 const keyJwk = JSON.parse(readFileSync(new URL("../../shared/vectors/broker/sets/keys.json", import.meta.url), "utf8")).privateJwk;
-const key = loadSigningKey(keyJwk);
+const key = await loadSigningKey(keyJwk);
 const log = createLogger({ name: "bench", level: "error", format: "json" });
 const uidOf = (i: number) => i.toString(16).padStart(32, "0");
 
@@ -57,11 +57,17 @@ async function send(sqs: SQSClient, url: string, bodies: string[]) {
   await Promise.all(sends);
 }
 
-function signingBaseline(count: number): number {
+/** As fast as this machine signs SETs: the same signing call, 64 at a time (WebCrypto uses every core). */
+async function signingBaseline(count: number): Promise<number> {
   const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    signSet(key, { clientId: "0123456789abcdef", json: { event: "passwordChange", changeTime: i, uid: uidOf(i) }, issuedAtMs: Date.now(), jti: crypto.randomUUID(), issuer: "https://accounts.firefox.com" });
-  }
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      await signSet(key, { clientId: "0123456789abcdef", json: { event: "passwordChange", changeTime: i, uid: uidOf(i) }, issuedAtMs: Date.now(), jti: crypto.randomUUID(), issuer: "https://accounts.firefox.com" });
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, lane));
   return (count * 1000) / (performance.now() - started);
 }
 
@@ -134,7 +140,7 @@ try {
   await registry.close();
   await sql.end();
 
-  const baselineRate = signingBaseline(Math.min(expected, Number(process.env.BENCH_BASELINE_SETS ?? expected)));
+  const baselineRate = await signingBaseline(Math.min(expected, Number(process.env.BENCH_BASELINE_SETS ?? expected)));
   console.log(`event-broker benchmark`);
   console.log(`  workload     ${EVENTS} notifications × ${RPS} relying parties = ${expected} SETs; delivery concurrency ${DELIVERY_CONCURRENCY}, queue concurrency ${QUEUE_CONCURRENCY}`);
   console.log(`  database     throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)`);
@@ -143,7 +149,7 @@ try {
   console.log(`  latency      burst: p50 ${percentile(burstLatency, 50)} ms, p99 ${percentile(burstLatency, 99)} ms (intake → webhook receipt, queue drained as fast as it goes)`);
   console.log(`  paced        ${PACED_RATE} notifications/s for ${PACED_SECONDS} s, one RP each: p50 ${percentile(pacedLatency, 50)} ms, p99 ${percentile(pacedLatency, 99)} ms (target p99 < 1000 ms)`);
   console.log(`  peak RSS     ${peakRssMiB().toFixed(0)} MiB (benchmark process: intake, workers, PostgreSQL client)`);
-  console.log(`  baseline     raw RS256 signing of SETs, one thread: ${baselineRate.toFixed(0)} SETs/s`);
+  console.log(`  baseline     raw RS256 signing of SETs, 64 at a time: ${baselineRate.toFixed(0)} SETs/s`);
   console.log(`  ratio        ${((rate / baselineRate) * 100).toFixed(0)}% of baseline (target ≥ 50%)`);
   if (pacedLatency.length !== paced || burstLatency.length < expected) process.exitCode = 1;
 } finally {

@@ -32,7 +32,7 @@ const pick = (flag: string | boolean | undefined, env: string | undefined, fallb
   flag === true ? "true" : flag !== undefined && flag !== false ? flag : env !== undefined && env !== "" ? env : fallback;
 
 /** OPENID_KEY (a private JWK as JSON) or OPENID_KEYFILE (a file holding one). */
-export function signingKeyFrom(env: Env): SigningKey {
+export async function signingKeyFrom(env: Env): Promise<SigningKey> {
   const [name, text] = env.OPENID_KEY
     ? ["OPENID_KEY", env.OPENID_KEY]
     : env.OPENID_KEYFILE
@@ -40,7 +40,7 @@ export function signingKeyFrom(env: Env): SigningKey {
       : [undefined, undefined];
   if (!name) throw new UsageError("OPENID_KEY (or OPENID_KEYFILE) must be set: the private RSA JWK that signs SETs");
   try {
-    return loadSigningKey(JSON.parse(text!));
+    return await loadSigningKey(JSON.parse(text!));
   } catch (error) {
     throw new UsageError(`${name}: ${(error as Error).message}`);
   }
@@ -71,7 +71,7 @@ export interface ServeFlags {
 
 type ServeInput = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: ServeFlags };
 
-export function serveSettings(input: ServeInput) {
+export async function serveSettings(input: ServeInput) {
   const { flags, env, label } = input;
   if (input.extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(input.extra[0])}: commands are serve, clients set|list|remove, deliveries list|retry, stats, migrate`);
   const parsed = parseSettings(
@@ -135,7 +135,7 @@ export function serveSettings(input: ServeInput) {
   if (consume && !queue) throw new UsageError("SERVICE_NOTIFICATION_QUEUE_URL (or --queue) must be set, or the queue worker disabled (DISABLE_QUEUE_WORKER=true)");
   const issuer = env.OPENID_ISSUER || undefined;
   if (!issuer) throw new UsageError("OPENID_ISSUER must be set: the iss of every SET (https://accounts.firefox.com in production)");
-  const key = signingKeyFrom(env);
+  const key = await signingKeyFrom(env);
   if (parsed.pubsubAuthenticate && !env.PUBSUB_VERIFICATION_TOKEN && !parsed.disableHttp) {
     throw new UsageError("PUBSUB_VERIFICATION_TOKEN must be set while PUBSUB_AUTHENTICATE is true (or set PUBSUB_AUTHENTICATE=false)");
   }
@@ -160,7 +160,7 @@ export function serveSettings(input: ServeInput) {
   };
 }
 
-export type ServeSettings = ReturnType<typeof serveSettings>;
+export type ServeSettings = Awaited<ReturnType<typeof serveSettings>>;
 
 /** The admin commands: the database and, for `clients set`, whether http loopback webhooks are allowed. */
 export function adminSettings(input: SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: { allowInsecureWebhooks?: boolean } }) {

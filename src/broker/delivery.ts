@@ -141,7 +141,7 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
     }
     let token: string;
     try {
-      token = signSet(deps.key, { clientId: row.client_id, json: row.payload, issuedAtMs: now, jti: row.jti, issuer: deps.issuer });
+      token = await signSet(deps.key, { clientId: row.client_id, json: row.payload, issuedAtMs: now, jti: row.jti, issuer: deps.issuer });
     } catch (error) {
       if (admission.probe) health.succeeded(row.client_id); // nothing was learnt about the endpoint
       counts.dead += 1;

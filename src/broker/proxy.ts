@@ -92,7 +92,7 @@ export function proxyHandler(deps: ProxyDeps) {
     const queueDelay = now - Number(json.timestamp);
     let token: string;
     try {
-      token = signSet(deps.key, { clientId, json, issuedAtMs: now, jti: crypto.randomUUID(), issuer: deps.issuer });
+      token = await signSet(deps.key, { clientId, json, issuedAtMs: now, jti: crypto.randomUUID(), issuer: deps.issuer });
     } catch (error) {
       log.error("proxyDelivery", { message: (error as Error).message, clientId });
       return nestResponse(500, { statusCode: 500, message: "Internal server error" });

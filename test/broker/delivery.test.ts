@@ -14,7 +14,7 @@ import { keys, migrateBroker, verifySet } from "../support/broker.ts";
 
 const db = await createTestDatabase();
 const rp = await startRelyingParty();
-const key = loadSigningKey(keys().privateJwk);
+const key = await loadSigningKey(keys().privateJwk);
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const UID = "7f5c9a1e2b3d4c5e8f90a1b2c3d4e5f6";
 const JTI = "1eeffe64-ffed-460e-873c-2329ca0da9aa";

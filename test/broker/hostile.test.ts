@@ -161,7 +161,7 @@ describe("800 hostile proxy and admin requests", () => {
     const before = await counts();
     const random = prng(34);
     const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-    const key = loadSigningKey(keys().privateJwk);
+    const key = await loadSigningKey(keys().privateJwk);
     const captured = captureLog("error");
     const app = createBrokerApp({
       sql: db.sql,

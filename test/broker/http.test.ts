@@ -14,7 +14,7 @@ import { keys, migrateBroker, verifySet } from "../support/broker.ts";
 
 const db = await createTestDatabase();
 const rp = await startRelyingParty();
-const key = loadSigningKey(keys().privateJwk);
+const key = await loadSigningKey(keys().privateJwk);
 const ADMIN = "admin-token-0123456789";
 const NOW = 1741963600000;
 beforeAll(() => migrateBroker(db.sql));

@@ -17,7 +17,7 @@ import { keys, migrateBroker } from "../support/broker.ts";
 
 const db = await createTestDatabase();
 const sqs = await startTestSqs();
-const key = loadSigningKey(keys().privateJwk);
+const key = await loadSigningKey(keys().privateJwk);
 beforeAll(() => migrateBroker(db.sql));
 
 const uidOf = (i: number) => i.toString(16).padStart(32, "0");

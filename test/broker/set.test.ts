@@ -13,12 +13,12 @@ interface Example {
   token: string;
 }
 const examples = readVector<{ examples: Example[]; negativeExamples: { name: string; token: string; verifyWithAudience?: string }[] }>("broker/sets/examples.json");
-const key = loadSigningKey(keys().privateJwk);
+const key = await loadSigningKey(keys().privateJwk);
 
 describe("SET format (spec §5.3)", () => {
   for (const example of examples.examples) {
-    test(`${example.name}: signing the same claims gives the vector's token`, () => {
-      expect(signJws(key, example.payload)).toBe(example.token);
+    test(`${example.name}: signing the same claims gives the vector's token`, async () => {
+      expect(await signJws(key, example.payload)).toBe(example.token);
       const verified = verifySet(example.token);
       expect(verified.headerJson).toBe('{"alg":"RS256","kid":"20250301-5f0e1c2d"}');
       expect(Object.keys(verified.payload)).toEqual(["aud", "events", "iat", "jti", "sub", "iss"]);
@@ -31,7 +31,7 @@ describe("SET format (spec §5.3)", () => {
     expect(verifySet(wrongAudience!.token).payload.aud).not.toBe(wrongAudience!.verifyWithAudience);
   });
 
-  test("a SET from each fan-out message: event URI, payload, aud, sub, iss, float iat, the delivery's jti", () => {
+  test("a SET from each fan-out message: event URI, payload, aud, sub, iss, float iat, the delivery's jti", async () => {
     const cases: [Record<string, unknown>, string, Record<string, unknown>][] = [
       [{ event: "subscription:update", capabilities: ["a", "b"], changeTime: 1741963400000, isActive: true, uid: "u1", timestamp: 5 }, "subscription-state-change", { capabilities: ["a", "b"], changeTime: 1741963400000, isActive: true }],
       [{ event: "delete", changeTime: 1, uid: "u1" }, "delete-user", {}],
@@ -46,7 +46,7 @@ describe("SET format (spec §5.3)", () => {
       [{ event: "metricsChange", uid: "u1", enabled: true }, "metrics-opt-in", {}],
     ];
     for (const [json, name, payload] of cases) {
-      const token = signSet(key, { clientId: "abc1234", json, issuedAtMs: 1654425318762, jti: "49aecf83-388f-4c20-9f63-f3be891a6755", issuer: "testing" });
+      const token = await signSet(key, { clientId: "abc1234", json, issuedAtMs: 1654425318762, jti: "49aecf83-388f-4c20-9f63-f3be891a6755", issuer: "testing" });
       const { payload: claims, header } = verifySet(token);
       expect(header).toEqual({ alg: "RS256", kid: "20250301-5f0e1c2d" });
       expect(claims).toEqual({
@@ -65,13 +65,14 @@ describe("SET format (spec §5.3)", () => {
     expect(() => setClaims({ clientId: "c", json: { event: "bogus" }, issuedAtMs: 0, jti: "j", issuer: "i" })).toThrow("Invalid event: bogus");
   });
 
-  test("the public JWK is the vectors' JWKS entry; a jku in the key goes into the header", () => {
+  test("the public JWK is the vectors' JWKS entry; a jku in the key goes into the header", async () => {
     expect(key.publicJwk).toEqual(keys().jwks.keys[0]!);
-    const withJku = loadSigningKey({ ...keys().privateJwk, jku: "https://example.com/jwks" });
-    const token = signJws(withJku, { a: 1 });
+    const withJku = await loadSigningKey({ ...keys().privateJwk, jku: "https://example.com/jwks" });
+    const token = await signJws(withJku, { a: 1 });
     expect(verifySet(token).headerJson).toBe('{"alg":"RS256","jku":"https://example.com/jwks","kid":"20250301-5f0e1c2d"}');
-    expect(() => loadSigningKey({ kty: "RSA", n: "x", e: "AQAB" })).toThrow("private RSA JWK");
-    expect(() => loadSigningKey("nope")).toThrow("not a JSON object");
+    await expect(loadSigningKey({ kty: "RSA", n: "x", e: "AQAB" })).rejects.toThrow("private RSA JWK");
+    await expect(loadSigningKey("nope")).rejects.toThrow("not a JSON object");
+    await expect(loadSigningKey({ kty: "RSA", n: "x", e: "AQAB", d: "y" })).rejects.toThrow("not a usable RSA private key");
   });
 });
 
