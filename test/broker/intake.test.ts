@@ -5,6 +5,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { applyNotification, UnparseableMessageError, type IntakeDeps } from "../../src/broker/intake.ts";
 import { decodeNotification } from "../../src/broker/notification.ts";
+import { deleteLogins, insertLogin, selectUserClients } from "../../src/broker/queries.ts";
 import { captureLog } from "../support/log.ts";
 import { recordingMetrics } from "../support/metrics.ts";
 import { createTestDatabase } from "../support/postgres.ts";
@@ -117,6 +118,24 @@ for (const file of files) {
     }
   });
 }
+
+describe("the login store (spec §3, §7.6)", () => {
+  test("storeLogin is true once per pair; clients come back in the order first seen, [] for an unknown user; deleteUser empties", async () => {
+    await resetBrokerState(db.sql, { logins: false });
+    const uid1 = "11111111111111111111111111111111";
+    const uid2 = "22222222222222222222222222222222";
+    expect(await insertLogin(db.sql, uid1, "fx_send")).toBe(true);
+    expect(await insertLogin(db.sql, uid1, "fx_send")).toBe(false);
+    expect(await insertLogin(db.sql, uid2, "fx_screenshot")).toBe(true);
+    expect(await insertLogin(db.sql, uid1, "fx_screenshot")).toBe(true);
+    expect(await selectUserClients(db.sql, uid1)).toEqual(["fx_send", "fx_screenshot"]);
+    expect(await selectUserClients(db.sql, uid2)).toEqual(["fx_screenshot"]);
+    expect(await selectUserClients(db.sql, "33333333333333333333333333333333")).toEqual([]);
+    expect(await deleteLogins(db.sql, uid1)).toBe(2);
+    expect(await selectUserClients(db.sql, uid1)).toEqual([]);
+    expect(await selectUserClients(db.sql, uid2)).toEqual(["fx_screenshot"]);
+  });
+});
 
 describe("§7.14 rules beyond the vectors", () => {
   const message = (fields: Record<string, unknown>) => JSON.stringify({ uid: "7f5c9a1e2b3d4c5e8f90a1b2c3d4e5f6", ts: 1741963812.345, timestamp: 1741963812345, ...fields });
