@@ -16,7 +16,7 @@ import { sleep } from "../core/backoff.ts";
 import type { Sql } from "../db/client.ts";
 import { EndpointHealth, type HealthPolicy } from "./endpoint-health.ts";
 import { groupWriter } from "./group-writer.ts";
-import { claimDue, deferClient, recordResults, releaseClient, type DeliveryResult, type DeliveryRow } from "./queries.ts";
+import { claimDue, deferClient, recordResults, releaseClaims, releaseClient, type DeliveryResult, type DeliveryRow } from "./queries.ts";
 import type { Client } from "./registry.ts";
 import { signSet, type SigningKey } from "./set.ts";
 import { callWebhook, isDelivered, rfc8935Error, WebhookError } from "./webhook-call.ts";
@@ -210,20 +210,34 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
     }
   };
 
+  // Claimed rows wait in `ready` for a free slot: claims are made in batches (one statement for many
+  // deliveries) when fewer than half the slots' worth is ready, not one per finished delivery.
+  const ready: DeliveryRow[] = [];
+  const lowWater = Math.max(1, Math.floor(options.concurrency / 2));
+  const claimSize = Math.min(CLAIM_BATCH, options.concurrency * 2);
+  const startReady = () => {
+    while (ready.length > 0 && inFlight.size < options.concurrency) {
+      const running = deliver(ready.shift()!).finally(() => {
+        inFlight.delete(running);
+        wake();
+      });
+      inFlight.add(running);
+    }
+  };
+
   const loop = async () => {
     let claimFailures = 0;
     while (!options.signal.aborted) {
-      const free = options.concurrency - inFlight.size;
-      if (free <= 0) {
+      woken = false;
+      startReady();
+      if (ready.length >= lowWater) {
         await waitForWake(options.pollMs);
-        woken = false;
         continue;
       }
-      woken = false;
       let rows: DeliveryRow[];
       const now = clock();
       try {
-        rows = await claimDue(sql, new Date(now), new Date(now + leaseMs(options.timeoutMs)), Math.min(free, CLAIM_BATCH));
+        rows = await claimDue(sql, new Date(now), new Date(now + leaseMs(options.timeoutMs)), claimSize - ready.length);
         claimFailures = 0;
       } catch (error) {
         claimFailures += 1;
@@ -231,14 +245,17 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
         await sleep(Math.min(30_000, 200 * 2 ** Math.min(claimFailures, 8)), options.signal);
         continue;
       }
-      for (const row of rows) {
-        const running = deliver(row).finally(() => {
-          inFlight.delete(running);
-          wake();
-        });
-        inFlight.add(running);
-      }
+      ready.push(...rows);
+      startReady();
       if (rows.length === 0) await waitForWake(options.pollMs);
+    }
+    // Stopping: what was claimed but not started goes back at once rather than when its lease ends.
+    if (ready.length > 0) {
+      try {
+        await releaseClaims(sql, ready.splice(0).map((r) => r.id));
+      } catch (error) {
+        log.warn("Could not release claimed deliveries; they are due again when their lease ends", { error: (error as Error).message });
+      }
     }
     while (inFlight.size > 0) await Promise.all([...inFlight]);
     await writer.idle();

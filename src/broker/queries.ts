@@ -84,6 +84,10 @@ export async function deleteLogins(sql: Sql, uid: string): Promise<number> {
 
 // --- the outbox ----------------------------------------------------------------------------------------
 
+/** '{1,2,3}': a bigint[] parameter sent as text, so the planner sees how many ids there are. */
+const idArray = (ids: readonly bigint[]) => `{${ids.join(",")}}`;
+
+
 /** The fan-out of one event, in the transaction that handled it. */
 export async function insertDeliveries(sql: Sql, rows: readonly NewDelivery[], now: Date): Promise<void> {
   if (rows.length === 0) return;
@@ -128,7 +132,18 @@ export async function claimDue(sql: Sql, now: Date, leaseUntil: Date, limit: num
     returning d.*`;
 }
 
-/** The verdicts of a group of claimed deliveries, with their attempts, in one statement. */
+/** Claimed rows a stopping worker did not start: due again at once. */
+export async function releaseClaims(sql: Sql, ids: readonly bigint[]): Promise<void> {
+  await sql`
+    update broker_deliveries set claimed_until = null
+    where id = any(${idArray(ids)}::bigint[]) and status = 'pending'`;
+}
+
+/**
+ * The verdicts of a group of claimed deliveries, with their attempts, in one statement. The rows are
+ * found through `id = any(<array>)`: joined only to the jsonb records (which the planner guesses at 100
+ * rows), the update scanned every pending row.
+ */
 export async function recordResults(sql: Sql, results: readonly DeliveryResult[]): Promise<void> {
   if (results.length === 0) return;
   const rows = results.map((r) => ({
@@ -156,7 +171,7 @@ export async function recordResults(sql: Sql, results: readonly DeliveryResult[]
       available_at = coalesce(r.next_at, d.available_at),
       finished_at = case when r.outcome in ('delivered', 'dead') then r.attempted_at else d.finished_at end,
       claimed_until = null
-    from r where d.id = r.id and d.status = 'pending'`;
+    from r where d.id = any(${idArray(results.map((r) => r.id))}::bigint[]) and d.id = r.id`;
 }
 
 /** An endpoint backed off as a whole: its waiting deliveries wait for it, unclaimed and unattempted. */
@@ -195,7 +210,7 @@ export async function selectAttempts(sql: Sql, deliveryIds: readonly bigint[]): 
   if (deliveryIds.length === 0) return [];
   return await sql<AttemptRow[]>`
     select delivery_id, attempted_at, http_status, latency_ms, error from broker_attempts
-    where delivery_id in (select jsonb_array_elements_text(${sql.json(deliveryIds.map(String))})::bigint)
+    where delivery_id = any(${idArray(deliveryIds)}::bigint[])
     order by delivery_id, id`;
 }
 
