@@ -78,7 +78,8 @@ const until = async (condition: () => Promise<boolean>) => {
 // Measured before and after the run; the larger is the baseline (other load on the machine only lowers it).
 const baselineSets = Math.min(EVENTS * RPS, Number(process.env.BENCH_BASELINE_SETS ?? 20_000));
 const baselineBefore = await signingBaseline(baselineSets);
-const cluster = await startCluster();
+// BENCH_DATABASE_URL: an existing (durable) server's empty database instead of the throwaway cluster.
+const cluster = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop() {} } : await startCluster();
 const fauxqs = await startFauxqsProcess();
 const rps = await startRelyingParties();
 try {
@@ -146,7 +147,7 @@ try {
   const baselineRate = Math.max(baselineBefore, await signingBaseline(baselineSets));
   console.log(`event-broker benchmark`);
   console.log(`  workload     ${EVENTS} notifications × ${RPS} relying parties = ${expected} SETs; delivery concurrency ${DELIVERY_CONCURRENCY}, queue concurrency ${QUEUE_CONCURRENCY}`);
-  console.log(`  database     throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)`);
+  console.log(`  database     ${process.env.BENCH_DATABASE_URL ? "the given server (BENCH_DATABASE_URL)" : "throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)"}`);
   console.log(`  queue / RPs  fauxqs and the ${RPS} loopback webhooks (answering 200) each in their own process`);
   console.log(`  throughput   ${expected} deliveries in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} deliveries/s`);
   console.log(`  latency      burst: p50 ${percentile(burstLatency, 50)} ms, p99 ${percentile(burstLatency, 99)} ms (intake → webhook receipt, queue drained as fast as it goes)`);
