@@ -30,7 +30,7 @@ try {
   writeFileSync(join(dir, "minimal.ts"), 'console.log("hello");\n');
   const baselineBin = join(dir, "minimal");
   build(join(dir, "minimal.ts"), baselineBin);
-  const tools = ["process-account-events", "purge-old-records", "email-send"];
+  const tools = ["process-account-events", "purge-old-records", "email-send", "event-broker"];
   for (const tool of tools) build(join(root, "cmd", `${tool}.ts`), join(dir, tool));
   const samples = new Map<string, number[]>([["baseline", []], ...tools.map((t) => [t, []] as [string, number[]])]);
   for (let i = 0; i < RUNS + 2; i++) {
