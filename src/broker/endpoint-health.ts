@@ -13,6 +13,8 @@ export const DEFAULT_HEALTH: HealthPolicy = { threshold: 3, baseMs: 5_000, capMs
 
 interface State {
   failures: number;
+  /** How many times the breaker opened in a row: the back-off's exponent. */
+  opens: number;
   openUntil: number;
   probing: boolean;
 }
@@ -40,15 +42,20 @@ export class EndpointHealth {
     return state !== undefined && state.failures >= this.policy.threshold;
   }
 
-  /** Returns the time the endpoint is backed off until, when this failure (re)opened the breaker. */
+  /**
+   * Returns the time the endpoint is backed off until, when this failure (re)opened the breaker. Calls
+   * that were already in flight when it opened only count: they neither reopen it nor lengthen it.
+   */
   failed(clientId: string, now: number): number | undefined {
-    const state = this.#states.get(clientId) ?? { failures: 0, openUntil: 0, probing: false };
+    const state = this.#states.get(clientId) ?? { failures: 0, opens: 0, openUntil: 0, probing: false };
+    const wasProbe = state.probing;
     state.failures += 1;
     state.probing = false;
     this.#states.set(clientId, state);
     if (state.failures < this.policy.threshold) return undefined;
-    const backoff = Math.min(this.policy.capMs, this.policy.baseMs * 2 ** Math.min(state.failures - this.policy.threshold, 20));
-    state.openUntil = now + backoff;
+    if (!wasProbe && state.openUntil > now) return undefined;
+    state.opens += 1;
+    state.openUntil = now + Math.min(this.policy.capMs, this.policy.baseMs * 2 ** Math.min(state.opens - 1, 20));
     return state.openUntil;
   }
 

@@ -276,3 +276,27 @@ describe("delivery", () => {
     expect(down.reduce((sum, r) => sum + r.attempts, 0)).toBeLessThanOrEqual(6);
   });
 });
+
+describe("endpoint health", () => {
+  test("opens after 3 failures; failures in flight when it opened neither reopen nor lengthen it; a failed probe doubles it; a success closes it", async () => {
+    const { EndpointHealth } = await import("../../src/broker/endpoint-health.ts");
+    const health = new EndpointHealth({ threshold: 3, baseMs: 1_000, capMs: 4_000 });
+    expect(health.admit("a", 0, 100)).toEqual({ go: true, probe: false });
+    expect(health.failed("a", 0)).toBeUndefined();
+    expect(health.failed("a", 0)).toBeUndefined();
+    expect(health.failed("a", 10)).toBe(1_010);
+    expect(health.failed("a", 20)).toBeUndefined(); // was in flight
+    expect(health.admit("a", 500, 100)).toEqual({ go: false, until: 1_010 });
+    expect(health.admit("a", 1_010, 100)).toEqual({ go: true, probe: true });
+    expect(health.admit("a", 1_011, 100)).toEqual({ go: false, until: 1_111 }); // one probe at a time
+    expect(health.failed("a", 1_050)).toBe(3_050);
+    expect(health.admit("a", 3_050, 100)).toEqual({ go: true, probe: true });
+    expect(health.failed("a", 3_100)).toBe(7_100);
+    expect(health.admit("a", 7_100, 100)).toEqual({ go: true, probe: true });
+    expect(health.failed("a", 7_100)).toBe(11_100); // capped at 4 s
+    expect(health.admit("a", 11_100, 100)).toEqual({ go: true, probe: true });
+    expect(health.succeeded("a")).toBe(true);
+    expect(health.admit("a", 11_200, 100)).toEqual({ go: true, probe: false });
+    expect(health.succeeded("b")).toBe(false);
+  });
+});

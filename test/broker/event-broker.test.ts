@@ -121,8 +121,11 @@ describe("serve", () => {
     await rp3.waitForCalls(1);
     expect(verifySet(rp3.calls[0]!.authorization!.slice(7)).payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/profile-change": { uid: UID, locale: "de" } });
 
+    await rp1.waitForCalls(2); // the profile change reached the first RP too
+    await waitFor(async () => (await db.sql`select 1 from broker_deliveries where status = 'pending'`).length === 0, "every delivery recorded");
     const list = await cli(["deliveries", "list", "--client", "e6eb0d1e856335fc"]);
     const deliveries = list.io.json() as { status: string; attempts: { httpStatus: number }[] }[];
+    expect(deliveries).toHaveLength(2);
     expect(deliveries.every((d) => d.status === "delivered" && d.attempts[0]!.httpStatus === 200)).toBe(true);
 
     io.send("SIGTERM");

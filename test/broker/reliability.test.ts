@@ -100,7 +100,7 @@ describe("SIGKILL in the middle of a burst", () => {
 describe("one relying party down", () => {
   test("does not lower the others' delivery rate by more than 10%", async () => {
     const healthy = await Promise.all(Array.from({ length: 4 }, () => startRelyingParty()));
-    const PER_RP = 300;
+    const PER_RP = 600;
     const table = new Map(healthy.map((rp, i) => [`b${i}`, { clientId: `b${i}`, webhookUrl: rp.url, isResourceServer: false, format: "bearer" as const }]));
     table.set("dd", { clientId: "dd", webhookUrl: "http://127.0.0.1:1/down", isResourceServer: false, format: "bearer" });
 
@@ -137,9 +137,10 @@ describe("one relying party down", () => {
       const down = await run(true);
       oneDown = Math.max(oneDown, down.rate);
       // The down RP costs the workers almost nothing: its breaker opened after 3 failures, and its other
-      // deliveries waited unattempted (at most a probe or two more while the run lasted).
+      // deliveries waited unattempted. Bound: the calls already in flight when it opened (a fifth of the 32
+      // slots are its rows) and a probe or two while the run lasted.
       expect(down.downAttempts).toBeGreaterThanOrEqual(3);
-      expect(down.downAttempts).toBeLessThanOrEqual(6);
+      expect(down.downAttempts).toBeLessThanOrEqual(3 + Math.ceil(32 / 5) + 2);
     }
     console.log(`healthy RPs' delivery rate: ${baseline.toFixed(0)}/s alone, ${oneDown.toFixed(0)}/s with one RP down (${((oneDown / baseline) * 100).toFixed(0)}%)`);
     expect(oneDown).toBeGreaterThanOrEqual(0.9 * baseline);
