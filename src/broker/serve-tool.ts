@@ -13,6 +13,7 @@ import { runIntake } from "./intake.ts";
 import { startClientRegistry } from "./registry.ts";
 
 const REGISTRY_RELOAD_MS = 60_000;
+const PROGRESS_MS = 60_000;
 const DELIVERY_POLL_MS = 1_000;
 
 const untilAborted = (signal: AbortSignal) =>
@@ -54,6 +55,11 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
       server = serve(app, { hostname: settings.http.host, port: settings.http.port });
       log.info("Listening", { host: settings.http.host, port: server.port });
     }
+    const progress = setInterval(() => {
+      if (workers) log.info("Deliveries so far", { ...workers.counts, backedOff: workers.health.open(clock()).map((e) => e.clientId) });
+    }, PROGRESS_MS);
+    progress.unref?.();
+    ctx.signal.addEventListener("abort", () => clearInterval(progress), { once: true });
     log.info("Event broker server started", { queueWorker: Boolean(settings.queue), delivery: Boolean(settings.delivery), http: Boolean(settings.http) });
     if (settings.queue) {
       const sqs = (ctx as unknown as { sqs: SQSClient }).sqs;
