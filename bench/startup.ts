@@ -2,7 +2,7 @@
 // the same flags in the same run (`console.log` and nothing else). Runs alternate A B A B so drift on a
 // shared machine hits both alike; each tool's median wall time is divided by the baseline's median.
 // Target (issue 8): every tool within 2.5x of the baseline.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { percentile } from "./support/measure.ts";
@@ -30,7 +30,7 @@ try {
   writeFileSync(join(dir, "minimal.ts"), 'console.log("hello");\n');
   const baselineBin = join(dir, "minimal");
   build(join(dir, "minimal.ts"), baselineBin);
-  const tools = ["process-account-events", "purge-old-records", "email-send"];
+  const tools = readdirSync(join(root, "cmd")).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort();
   for (const tool of tools) build(join(root, "cmd", `${tool}.ts`), join(dir, tool));
   const samples = new Map<string, number[]>([["baseline", []], ...tools.map((t) => [t, []] as [string, number[]])]);
   for (let i = 0; i < RUNS + 2; i++) {

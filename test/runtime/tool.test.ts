@@ -128,6 +128,42 @@ describe("command line", () => {
     expect(unknown.lines()[0]!.Fields.msg).toBe("demo: no such option: --bogus (see demo --help)");
   });
 
+  test("subcommands: chosen by their words, each with its own args, listed in --help", async () => {
+    const ran: string[] = [];
+    const leaf = (name: string) =>
+      defineTool({
+        meta: { name, description: `the ${name} command` },
+        args: { id: { type: "positional", required: true, description: "an id" }, loud: { type: "boolean", description: "louder" }, ...commonArgs },
+        settings: (input) => ({ id: input.flags.id, loud: Boolean(input.flags.loud), ...commonSettings(input, "demo") }),
+        run: async (ctx) => {
+          ran.push(`${ctx.tool}:${ctx.settings.id}:${ctx.settings.loud}`);
+          return 3;
+        },
+        stopTimeoutMs: 300,
+        inFlight: "nothing",
+      });
+    const tool = demoTool({ commands: { things: { meta: { description: "the things" }, commands: { set: leaf("set"), unset: leaf("unset") } }, list: leaf("list") } });
+    expect(await runTool(tool, ["things", "set", "a1", "--loud"], fakeIO())).toBe(3);
+    expect(await runTool(tool, ["things", "unset", "b2"], fakeIO())).toBe(3);
+    expect(await runTool(tool, ["list", "c3"], fakeIO())).toBe(3);
+    expect(ran).toEqual(["demo things set:a1:true", "demo things unset:b2:false", "demo list:c3:false"]);
+    // The root still runs when no command is named, and a command's flags are its own.
+    let rootRan = false;
+    expect(await runTool(demoTool({ commands: tool.commands, run: async () => void (rootRan = true) }), ["x"], fakeIO())).toBe(0);
+    expect(rootRan).toBe(true);
+    const unknown = fakeIO();
+    expect(await runTool(tool, ["list", "c3", "--max-per-loop", "2"], unknown)).toBe(2);
+    expect(unknown.lines()[0]!.Fields.msg).toBe("demo list: no such option: --max-per-loop (see demo list --help)");
+    const help = fakeIO();
+    expect(await runTool(tool, ["--help"], help)).toBe(0);
+    expect(help.stdout.join("")).toContain("USAGE demo [COMMAND] [OPTIONS] NAME");
+    expect(help.stdout.join("")).toMatch(/things\s+the things/);
+    const subHelp = fakeIO();
+    expect(await runTool(tool, ["things", "set", "--help"], subHelp)).toBe(0);
+    expect(subHelp.stdout.join("")).toContain("USAGE demo things set [OPTIONS] ID");
+    expect(subHelp.stdout.join("")).toContain("--loud");
+  });
+
   test("takeVerbosity leaves other flags alone", () => {
     expect(takeVerbosity(["-v", "--verbose", "-x", "q"])).toEqual({ verbosity: 2, rest: ["-x", "q"] });
   });

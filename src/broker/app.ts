@@ -1,0 +1,48 @@
+// The broker's HTTP face on PUBSUB_PROXY_PORT: Dockerflow, the JWKS relying parties verify SETs with,
+// the compatibility proxy endpoint, and the admin API (only when BROKER_ADMIN_TOKEN is set).
+import { Hono } from "hono";
+import type { Logger } from "../core/logger.ts";
+import type { Sql } from "../db/client.ts";
+import { dockerflowRoutes, type VersionInfo } from "../http/dockerflow.ts";
+import { errorFunnel } from "../http/error-funnel.ts";
+import { HttpError } from "../http/problem.ts";
+import type { AdminDeps } from "./admin.ts";
+import { adminRoutes } from "./admin-api.ts";
+import { proxyHandler, type ProxyDeps } from "./proxy.ts";
+
+export interface BrokerAppDeps {
+  sql: Sql;
+  log: Logger;
+  version: VersionInfo;
+  proxy: ProxyDeps;
+  admin: AdminDeps;
+  adminToken?: string;
+}
+
+export function createBrokerApp(deps: BrokerAppDeps): Hono {
+  const { log } = deps;
+  const funnel = errorFunnel({
+    internal: () => new HttpError(500, "Internal Server Error"),
+    onProblem: (problem, c, cause) => {
+      if (problem.status >= 500) log.error("Request failed", { method: c.req.method, path: c.req.path, error: cause });
+      else log.debug("Request refused", { method: c.req.method, path: c.req.path, status: problem.status, message: problem.message });
+    },
+  });
+  const jwks = JSON.stringify({ keys: [deps.proxy.key.publicJwk] });
+  const app = new Hono()
+    .route(
+      "/",
+      dockerflowRoutes({
+        heartbeat: async () => {
+          await deps.sql`select 1`;
+        },
+        version: deps.version,
+      }),
+    )
+    .get("/.well-known/jwks.json", () => new Response(jwks, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } }))
+    .post("/v1/proxy/:clientId", proxyHandler(deps.proxy));
+  if (deps.adminToken) app.route("/v1/admin", adminRoutes(deps.adminToken, deps.admin));
+  app.onError(funnel.onError);
+  app.notFound(funnel.notFound);
+  return app;
+}

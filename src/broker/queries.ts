@@ -1,0 +1,263 @@
+// One function per statement of the broker's schema (./migrations). Times are bound from the broker's
+// clock, never the database's now(), so retries, backoff and ages follow the clock tests inject.
+// Lists travel as one jsonb parameter (see src/db/missing-tables.ts for why not a text[]).
+import type { Sql } from "../db/client.ts";
+
+export type DeliveryFormat = "bearer" | "rfc8935";
+export type DeliveryStatus = "pending" | "delivered" | "dead" | "superseded";
+
+export interface ClientRow {
+  client_id: string;
+  webhook_url: string;
+  is_resource_server: boolean;
+  delivery_format: DeliveryFormat;
+  updated_at: Date;
+}
+
+export interface NewDelivery {
+  client_id: string;
+  uid: string;
+  event: string;
+  payload: Record<string, unknown>;
+  jti: string;
+  source_message_id: string | null;
+}
+
+export interface DeliveryRow {
+  id: bigint;
+  client_id: string;
+  uid: string;
+  event: string;
+  payload: Record<string, unknown>;
+  jti: string;
+  source_message_id: string | null;
+  status: DeliveryStatus;
+  created_at: Date;
+  available_at: Date;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  finished_at: Date | null;
+}
+
+export interface AttemptRow {
+  delivery_id: bigint;
+  attempted_at: Date;
+  http_status: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+/** A worker's verdict on one claimed delivery. */
+export interface DeliveryResult {
+  id: bigint;
+  /** retry: try again at `nextAt`; deferred: not tried (its endpoint is backed off), no attempt recorded. */
+  outcome: "delivered" | "retry" | "dead" | "deferred";
+  attemptedAt: Date;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  nextAt: Date | null;
+}
+
+// --- logins (spec §3) ----------------------------------------------------------------------------------
+
+/** storeLogin: true when the pair is new. */
+export async function insertLogin(sql: Sql, uid: string, clientId: string): Promise<boolean> {
+  const rows = await sql`
+    insert into broker_logins (uid, client_id) values (${uid}, ${clientId})
+    on conflict (uid, client_id) do nothing returning 1`;
+  return rows.length === 1;
+}
+
+/** fetchClientIds: in the order first seen. */
+export async function selectUserClients(sql: Sql, uid: string): Promise<string[]> {
+  const rows = await sql<{ client_id: string }[]>`select client_id from broker_logins where uid = ${uid} order by seq`;
+  return rows.map((r) => r.client_id);
+}
+
+/** deleteUser: after the delete's fan-out is written. */
+export async function deleteLogins(sql: Sql, uid: string): Promise<number> {
+  const result = await sql`delete from broker_logins where uid = ${uid}`;
+  return result.count;
+}
+
+// --- the outbox ----------------------------------------------------------------------------------------
+
+/** '{1,2,3}': a bigint[] parameter sent as text, so the planner sees how many ids there are. */
+const idArray = (ids: readonly bigint[]) => `{${ids.join(",")}}`;
+
+
+/** The fan-out of one event, in the transaction that handled it. */
+export async function insertDeliveries(sql: Sql, rows: readonly NewDelivery[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into broker_deliveries (client_id, uid, event, payload, jti, source_message_id, created_at, available_at)
+    select r.client_id, r.uid, r.event, r.payload, r.jti, r.source_message_id, ${now}, ${now}
+    from jsonb_to_recordset(${sql.json(rows as never)})
+      as r(client_id text, uid text, event text, payload jsonb, jti uuid, source_message_id text)`;
+}
+
+/**
+ * A delete makes the user's undelivered profile and password events for the same clients pointless:
+ * they are marked superseded rather than sent after it. Rows a worker holds right now are left alone.
+ */
+export async function supersedePending(sql: Sql, uid: string, clientIds: readonly string[], events: readonly string[], now: Date): Promise<number> {
+  if (clientIds.length === 0) return 0;
+  const result = await sql`
+    update broker_deliveries set status = 'superseded', finished_at = ${now}
+    where uid = ${uid} and status = 'pending'
+      and client_id in (select jsonb_array_elements_text(${sql.json([...clientIds])}))
+      and event in (select jsonb_array_elements_text(${sql.json([...events])}))
+      and (claimed_until is null or claimed_until <= ${now})`;
+  return result.count;
+}
+
+/**
+ * Takes up to `limit` due deliveries for this worker until `leaseUntil`. SKIP LOCKED lets any number of
+ * workers claim at once without waiting on each other; the lease (not a held transaction) keeps the rows
+ * theirs while they call webhooks, and a worker that dies just lets its lease run out.
+ */
+export async function claimDue(sql: Sql, now: Date, leaseUntil: Date, limit: number): Promise<DeliveryRow[]> {
+  return await sql<DeliveryRow[]>`
+    update broker_deliveries d set claimed_until = ${leaseUntil}
+    from (
+      select id from broker_deliveries
+      where status = 'pending' and available_at <= ${now} and (claimed_until is null or claimed_until <= ${now})
+      order by available_at, id
+      limit ${limit}
+      for update skip locked
+    ) due
+    where d.id = due.id
+    returning d.*`;
+}
+
+/** Claimed rows a stopping worker did not start: due again at once. */
+export async function releaseClaims(sql: Sql, ids: readonly bigint[]): Promise<void> {
+  await sql`
+    update broker_deliveries set claimed_until = null
+    where id = any(${idArray(ids)}::bigint[]) and status = 'pending'`;
+}
+
+/**
+ * The verdicts of a group of claimed deliveries, with their attempts, in one statement. The rows are
+ * found through `id = any(<array>)`: joined only to the jsonb records (which the planner guesses at 100
+ * rows), the update scanned every pending row.
+ */
+export async function recordResults(sql: Sql, results: readonly DeliveryResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const rows = results.map((r) => ({
+    id: String(r.id),
+    outcome: r.outcome,
+    attempted_at: r.attemptedAt.toISOString(),
+    http_status: r.httpStatus,
+    latency_ms: Math.round(r.latencyMs),
+    error: r.error,
+    next_at: r.nextAt?.toISOString() ?? null,
+  }));
+  await sql`
+    with r as (
+      select * from jsonb_to_recordset(${sql.json(rows)})
+        as r(id bigint, outcome text, attempted_at timestamptz, http_status int, latency_ms int, error text, next_at timestamptz)
+    ), attempts as (
+      insert into broker_attempts (delivery_id, attempted_at, http_status, latency_ms, error)
+      select id, attempted_at, http_status, latency_ms, error from r where outcome <> 'deferred'
+    )
+    update broker_deliveries d set
+      status = case r.outcome when 'delivered' then 'delivered' when 'dead' then 'dead' else d.status end,
+      attempts = d.attempts + case when r.outcome = 'deferred' then 0 else 1 end,
+      last_status = case when r.outcome = 'deferred' then d.last_status else r.http_status end,
+      last_error = case when r.outcome = 'deferred' then d.last_error else r.error end,
+      available_at = coalesce(r.next_at, d.available_at),
+      finished_at = case when r.outcome in ('delivered', 'dead') then r.attempted_at else d.finished_at end,
+      claimed_until = null
+    from r where d.id = any(${idArray(results.map((r) => r.id))}::bigint[]) and d.id = r.id`;
+}
+
+/** An endpoint backed off as a whole: its waiting deliveries wait for it, unclaimed and unattempted. */
+export async function deferClient(sql: Sql, clientId: string, until: Date, now: Date): Promise<number> {
+  const result = await sql`
+    update broker_deliveries set available_at = ${until}
+    where client_id = ${clientId} and status = 'pending' and available_at < ${until}
+      and (claimed_until is null or claimed_until <= ${now})`;
+  return result.count;
+}
+
+/** The endpoint answers again: what waited for it is due now. */
+export async function releaseClient(sql: Sql, clientId: string, now: Date): Promise<number> {
+  const result = await sql`
+    update broker_deliveries set available_at = ${now}
+    where client_id = ${clientId} and status = 'pending' and available_at > ${now}
+      and (claimed_until is null or claimed_until <= ${now})`;
+  return result.count;
+}
+
+export interface DeliveryFilter {
+  clientId?: string;
+  status?: DeliveryStatus;
+  limit: number;
+}
+
+export async function selectDeliveries(sql: Sql, filter: DeliveryFilter): Promise<DeliveryRow[]> {
+  return await sql<DeliveryRow[]>`
+    select * from broker_deliveries
+    where (${filter.clientId ?? null}::text is null or client_id = ${filter.clientId ?? null})
+      and (${filter.status ?? null}::text is null or status = ${filter.status ?? null})
+    order by id desc limit ${filter.limit}`;
+}
+
+export async function selectAttempts(sql: Sql, deliveryIds: readonly bigint[]): Promise<AttemptRow[]> {
+  if (deliveryIds.length === 0) return [];
+  return await sql<AttemptRow[]>`
+    select delivery_id, attempted_at, http_status, latency_ms, error from broker_attempts
+    where delivery_id = any(${idArray(deliveryIds)}::bigint[])
+    order by delivery_id, id`;
+}
+
+/** Replay: a dead (or any unfinished) delivery is due again, with a fresh age. */
+export async function retryDelivery(sql: Sql, id: bigint, now: Date): Promise<boolean> {
+  const result = await sql`
+    update broker_deliveries set status = 'pending', available_at = ${now}, created_at = ${now}, claimed_until = null, finished_at = null
+    where id = ${String(id)}::bigint and status in ('dead', 'pending')`;
+  return result.count === 1;
+}
+
+/** Replay after a relying party's outage: every dead delivery of the client. */
+export async function retryDeadOfClient(sql: Sql, clientId: string, now: Date): Promise<number> {
+  const result = await sql`
+    update broker_deliveries set status = 'pending', available_at = ${now}, created_at = ${now}, claimed_until = null, finished_at = null
+    where client_id = ${clientId} and status = 'dead'`;
+  return result.count;
+}
+
+export interface StatusCount {
+  client_id: string;
+  status: DeliveryStatus;
+  count: bigint;
+  oldest: Date;
+}
+
+export async function countByClientAndStatus(sql: Sql): Promise<StatusCount[]> {
+  return await sql<StatusCount[]>`
+    select client_id, status, count(*) as count, min(created_at) as oldest
+    from broker_deliveries group by client_id, status order by client_id, status`;
+}
+
+// --- the client registry -------------------------------------------------------------------------------
+
+export async function selectClients(sql: Sql): Promise<ClientRow[]> {
+  return await sql<ClientRow[]>`select client_id, webhook_url, is_resource_server, delivery_format, updated_at from broker_clients order by client_id`;
+}
+
+export async function upsertClient(sql: Sql, client: Omit<ClientRow, "updated_at">, now: Date): Promise<void> {
+  await sql`
+    insert into broker_clients (client_id, webhook_url, is_resource_server, delivery_format, updated_at)
+    values (${client.client_id}, ${client.webhook_url}, ${client.is_resource_server}, ${client.delivery_format}, ${now})
+    on conflict (client_id) do update set webhook_url = excluded.webhook_url, is_resource_server = excluded.is_resource_server,
+      delivery_format = excluded.delivery_format, updated_at = excluded.updated_at`;
+}
+
+export async function deleteClient(sql: Sql, clientId: string): Promise<boolean> {
+  const result = await sql`delete from broker_clients where client_id = ${clientId}`;
+  return result.count === 1;
+}
