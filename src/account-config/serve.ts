@@ -5,13 +5,14 @@ import { VERSION } from "../core/version.ts";
 import type { ToolContext } from "../runtime/tool-spec.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import type { VersionInfo } from "../http/dockerflow.ts";
-import { serve } from "../http/serve.ts";
+import { serve, stopGracefully } from "../http/serve.ts";
 import { createConfigApp } from "./api.ts";
 import { AccountConfigCache } from "./cache.ts";
 import { AccountConfigRunner } from "./runner.ts";
 import { checkAccountConfigSchema } from "./schema-check.ts";
 import type { ServeSettings } from "./settings.ts";
 import { VisscoreChecker } from "./visscore.ts";
+import { untilAborted } from "../core/abort.ts";
 
 export interface ServeResources {
   /** The client LISTEN runs on (postgres.js gives it one dedicated connection), when LISTEN is on. */
@@ -29,8 +30,6 @@ export function createServeResources(settings: ServeSettings): ServeResources {
 
 const VERSION_INFO: VersionInfo = { build: "TBD", commit: "TBD", source: "https://github.com/mozilla/fxa-ops-toolkit", version: VERSION };
 
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
 export async function runServe(ctx: ToolContext<ServeSettings> & { resources: ServeResources }): Promise<void> {
   const { settings, log, sql } = ctx;
@@ -62,13 +61,9 @@ export async function runServe(ctx: ToolContext<ServeSettings> & { resources: Se
   );
   // Runs until a signal, or until the first load fails for good (a missing schema, say).
   const fatal = await Promise.race([untilAborted(ctx.signal).then(() => undefined), started.then((error) => error ?? untilAborted(ctx.signal))]);
-  // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
-  const cut = () => void server.stop(true);
-  ctx.abandon.addEventListener("abort", cut, { once: true });
-  const [, dropped] = await Promise.all([server.stop(), runner.stop({ refreshWaitMs: 3_000, checksWaitMs: 1_500 })]);
+  const [, dropped] = await Promise.all([stopGracefully(server, ctx.abandon), runner.stop({ refreshWaitMs: 3_000, checksWaitMs: 1_500 })]);
   // A refresh still blocked is dropped: closing its connection rolls its read-only transaction back.
   if (dropped) await sql.end({ timeout: 0 });
-  ctx.abandon.removeEventListener("abort", cut);
   if (fatal) throw fatal;
   log.info("Stopped");
 }

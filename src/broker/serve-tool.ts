@@ -2,7 +2,7 @@
 // switched off by its setting so they can be scaled separately; and their orderly stop.
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { ToolContext } from "../runtime/tool-spec.ts";
-import { serve, type RunningServer } from "../http/serve.ts";
+import { serve, stopGracefully, type RunningServer } from "../http/serve.ts";
 import { versionInfo } from "../http/version-file.ts";
 import { resolveQueueUrl } from "../sqs/client.ts";
 import { createBrokerApp } from "./app.ts";
@@ -11,13 +11,12 @@ import type { ServeSettings } from "./config.ts";
 import { startDeliveryWorkers, type DeliveryWorkers } from "./delivery.ts";
 import { runIntake } from "./intake.ts";
 import { startClientRegistry } from "./registry.ts";
+import { untilAborted } from "../core/abort.ts";
 
 const REGISTRY_RELOAD_MS = 60_000;
 const PROGRESS_MS = 60_000;
 const DELIVERY_POLL_MS = 1_000;
 
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
 export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<void> {
   const { settings, sql, log, metrics } = ctx;
@@ -73,12 +72,7 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
     } else {
       await untilAborted(ctx.signal);
     }
-    if (server) {
-      const running = server;
-      const cut = () => void running.stop(true);
-      ctx.abandon.addEventListener("abort", cut, { once: true });
-      await running.stop();
-    }
+    if (server) await stopGracefully(server, ctx.abandon);
     if (workers) {
       await workers.done;
       log.info("Delivery workers stopped", { ...workers.counts });

@@ -2,13 +2,14 @@
 // sweep expired message data, stop within the bound).
 import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../runtime/tool-spec.ts";
 import { databaseSettings } from "../runtime/tool-settings.ts";
-import { serve } from "../http/serve.ts";
+import { serve, stopGracefully } from "../http/serve.ts";
 import { versionInfo } from "../http/version-file.ts";
 import { emailSettings } from "./config.ts";
 import { startMessageDataSweep } from "./message-data.ts";
 import type { ProviderClients } from "./providers/clients.ts";
 import { buildProviderTable, resolveProvider } from "./providers/registry.ts";
 import { createEmailApp } from "./send-api.ts";
+import { untilAborted } from "../core/abort.ts";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Connections of the service: bounce lookups are coalesced, so a few are plenty. */
@@ -27,8 +28,6 @@ export function emailSendSettings(input: Input) {
 
 export type EmailSendSettings = ReturnType<typeof emailSendSettings>;
 
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
 export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resources: ProviderClients }): Promise<void> {
   const { settings, log, sql, metrics } = ctx;
@@ -51,11 +50,7 @@ export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resou
   const sweep = startMessageDataSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
   try {
     await untilAborted(ctx.signal);
-    // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
-    const cut = () => void server.stop(true);
-    ctx.abandon.addEventListener("abort", cut, { once: true });
-    await server.stop();
-    ctx.abandon.removeEventListener("abort", cut);
+    await stopGracefully(server, ctx.abandon);
     log.info("Stopped");
   } finally {
     sweep.stop();

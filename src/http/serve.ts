@@ -25,6 +25,20 @@ interface DenoLike {
   ): { addr: { port: number }; shutdown(): Promise<void> };
 }
 
+/**
+ * Stops accepting connections and lets in-flight requests finish; if `abandon` aborts first (the stop
+ * bound is nearly used up), their connections are cut.
+ */
+export async function stopGracefully(server: RunningServer, abandon: AbortSignal): Promise<void> {
+  const cut = () => void server.stop(true);
+  abandon.addEventListener("abort", cut, { once: true });
+  try {
+    await server.stop();
+  } finally {
+    abandon.removeEventListener("abort", cut);
+  }
+}
+
 export function serve(app: FetchApp, options: { port: number; hostname: string }): RunningServer {
   const bun = (globalThis as { Bun?: typeof Bun }).Bun;
   if (bun) {

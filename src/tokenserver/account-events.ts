@@ -4,6 +4,7 @@ import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffPolicy } from "../core/backoff.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { startProgress } from "../core/progress.ts";
 import { isTransientDbError } from "../db/errors.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ToolContext } from "../runtime/tool-spec.ts";
@@ -101,18 +102,7 @@ export interface ProcessAccountEventsDeps extends ApplyDeps {
 export async function processAccountEvents(deps: ProcessAccountEventsDeps, options: ProcessAccountEventsOptions): Promise<OutcomeCounts> {
   const now = deps.now ?? Date.now;
   const counts: OutcomeCounts = { delete: 0, reset: 0, passwordChange: 0, unknown: 0, invalid: 0, failed: 0 };
-  let last = { at: now(), total: 0 };
-  const report = () => {
-    const total = OUTCOMES.reduce((sum, k) => sum + counts[k], 0);
-    const at = now();
-    const rate = at > last.at ? ((total - last.total) * 1000) / (at - last.at) : 0;
-    if (at > last.at) last = { at, total };
-    deps.log.info(`Account events processed: ${OUTCOMES.map((k) => `${k}=${counts[k]}`).join(" ")} rate=${rate.toFixed(1)}/s`, {
-      ...counts,
-      ratePerSecond: Number(rate.toFixed(1)),
-    });
-  };
-  const timer = setInterval(report, options.statsIntervalMs ?? 60_000);
+  const progress = startProgress({ log: deps.log, label: "Account events processed", counts, keys: OUTCOMES, intervalMs: options.statsIntervalMs ?? 60_000, now });
   try {
     await runConsumer<AccountEvent>({
       sqs: deps.sqs,
@@ -140,8 +130,7 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
       },
     });
   } finally {
-    clearInterval(timer);
-    report();
+    progress.stop();
   }
   return counts;
 }

@@ -17,6 +17,7 @@ import { runConsumer, type ConsumerObserver } from "../../sqs/consumer.ts";
 import { handleNotification, handlerDeps, type NotificationDeps } from "./handle-notification.ts";
 import type { OutgoingQueue } from "./outgoing-queue.ts";
 import { decodeSqsMessage, type QueueItem } from "./sqs-message.ts";
+import { startProgress } from "../../core/progress.ts";
 
 export const COUNTED = ["Bounce", "Complaint", "Delivery", "invalid", "failed", "forwardFailed"] as const;
 export type QueueCounts = Record<(typeof COUNTED)[number], number>;
@@ -73,15 +74,9 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
   const handling = handlerDeps(deps);
   const now = deps.now ?? Date.now;
   const counts: QueueCounts = { Bounce: 0, Complaint: 0, Delivery: 0, invalid: 0, failed: 0, forwardFailed: 0 };
-  let last = { at: now(), total: 0 };
-  const report = () => {
-    const total = counts.Bounce + counts.Complaint + counts.Delivery + counts.invalid;
-    const at = now();
-    const rate = at > last.at ? ((total - last.total) * 1000) / (at - last.at) : 0;
-    if (at > last.at) last = { at, total };
-    log.info(`Notifications processed: ${COUNTED.map((k) => `${k}=${counts[k]}`).join(" ")} rate=${rate.toFixed(1)}/s`, { ...counts, ratePerSecond: Number(rate.toFixed(1)) });
-  };
-  const timer = setInterval(report, options.statsIntervalMs ?? 60_000);
+  const progress = startProgress({
+    log, label: "Notifications processed", counts, keys: COUNTED, rateOf: ["Bounce", "Complaint", "Delivery", "invalid"], intervalMs: options.statsIntervalMs ?? 60_000, now,
+  });
 
   const consume = (queueUrl: string) =>
     runConsumer<QueueItem>({
@@ -124,8 +119,7 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
   try {
     await Promise.all(options.sources.map(consume));
   } finally {
-    clearInterval(timer);
-    report();
+    progress.stop();
   }
   return counts;
 }

@@ -1,14 +1,13 @@
 // `email-queues serve`: the webhook server. Serves until the stop signal, then stops accepting
 // connections and lets in-flight requests finish (until the runtime's abandon, then they are cut).
-import { serve } from "../../http/serve.ts";
+import { serve, stopGracefully } from "../../http/serve.ts";
 import { versionInfo } from "../../http/version-file.ts";
 import type { ToolContext } from "../../runtime/tool-spec.ts";
 import type { EventsToolSettings } from "../queues-config.ts";
 import { createEventsApp } from "./events-api.ts";
 import { sqsOutgoingQueue } from "./outgoing-queue.ts";
+import { untilAborted } from "../../core/abort.ts";
 
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
 export async function serveEvents(ctx: ToolContext<EventsToolSettings>): Promise<void> {
   const { settings, log, sql, sqs } = ctx;
@@ -26,10 +25,6 @@ export async function serveEvents(ctx: ToolContext<EventsToolSettings>): Promise
   const server = serve(app, { port: settings.port, hostname: settings.host });
   log.info("Listening", { host: settings.host, port: server.port, webhooks: Object.keys(settings.webhooks) });
   await untilAborted(ctx.signal);
-  // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
-  const cut = () => void server.stop(true);
-  ctx.abandon.addEventListener("abort", cut, { once: true });
-  await server.stop();
-  ctx.abandon.removeEventListener("abort", cut);
+  await stopGracefully(server, ctx.abandon);
   log.info("Stopped");
 }
