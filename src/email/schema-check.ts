@@ -4,7 +4,7 @@ import { SetupError } from "../core/errors.ts";
 import type { Sql } from "../db/client.ts";
 import { missingTables } from "../db/missing-tables.ts";
 
-const TABLES = ["email_bounces", "email_message_data"] as const;
+const TABLES = ["email_bounces", "email_message_data", "email_callers", "email_send_counters"] as const;
 
 /** Throws a clear, fatal error when the email tables are missing. */
 export async function checkEmailSchema(sql: Sql): Promise<void> {

@@ -7,6 +7,13 @@ import { reasonPhrase } from "./reason-phrase.ts";
 
 const INFO = 3; // consola's level number for info
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Who is calling, once authenticated: every log line of the request names it. */
+    caller: string;
+  }
+}
+
 export function requestFields(c: Context<{ Bindings: ServerEnv }>): Record<string, unknown> {
   const url = c.req.url;
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
@@ -15,6 +22,7 @@ export function requestFields(c: Context<{ Bindings: ServerEnv }>): Record<strin
     remoteAddressChain: c.req.header("x-forwarded-for") ?? c.env?.peer?.(),
     path: pathStart === -1 ? "/" : url.slice(pathStart),
     method: c.req.method,
+    ...(c.var.caller !== undefined ? { caller: c.var.caller } : {}),
   };
 }
 

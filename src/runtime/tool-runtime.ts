@@ -192,3 +192,31 @@ export async function executeMigrate<A extends ArgsDef, S extends BaseSettings, 
     await sql?.end({ timeout: 5 });
   }
 }
+
+/** `<tool> <command> ...`: runs a declared command; failures end as one line and their exit code. */
+export async function executeCommand<A extends ArgsDef, S extends BaseSettings, R extends Resources>(
+  spec: ToolSpec<A, S, R>,
+  name: string,
+  rawArgs: readonly string[],
+  io: ToolIO,
+): Promise<number> {
+  const label = `${spec.meta.name} ${name}`;
+  const log = earlyLogger(label, rawArgs, io);
+  const command = spec.commands![name]!;
+  let sql: Sql | undefined;
+  try {
+    if (command.databaseUrl) {
+      const url = await command.databaseUrl(io.env);
+      const { createSql } = await import("../db/client.ts");
+      sql = createSql(url, { max: 1, applicationName: label });
+    }
+    const code = await command.run({ args: rawArgs, env: io.env, log, out: (line) => io.out(line + "\n"), ...(sql ? { sql } : {}) });
+    return code ?? ExitCode.ok;
+  } catch (error) {
+    const { isTransientDbError } = await import("../db/errors.ts");
+    if (isTransientDbError(error)) return reportFailure(log, label, new SetupError(`cannot reach the database (${(error as Error).message}); check the database URL`));
+    return reportFailure(log, label, error);
+  } finally {
+    await sql?.end({ timeout: 5 });
+  }
+}

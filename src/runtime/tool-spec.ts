@@ -101,6 +101,31 @@ export interface MigrateSpec {
   databaseUrl: (env: Env) => string | Promise<string>;
 }
 
+/** What a command (`<tool> <command> ...`) runs with. */
+export interface CommandContext {
+  /** The words after the command's name (-v/--verbose already taken out). */
+  args: readonly string[];
+  env: Env;
+  log: Logger;
+  /** A line of data on stdout (logs go to stderr). */
+  out(line: string): void;
+  /** Present when the command declares `databaseUrl`; connects at its first query. */
+  sql?: Sql;
+}
+
+/**
+ * A command of the tool run instead of the tool itself, e.g. `email-send callers add NAME`. It parses its
+ * own words: a bad one is a UsageError (exit 2); otherwise its number (or 0) is the exit code.
+ */
+export interface CommandSpec {
+  description: string;
+  /** The lines of its --help after the description, e.g. "email-send callers add NAME [--rate N/PERIOD]". */
+  usage: readonly string[];
+  /** The database URL from the environment (throws a UsageError when missing); the runtime opens the client. */
+  databaseUrl?: (env: Env) => string | Promise<string>;
+  run(ctx: CommandContext): Promise<number | void>;
+}
+
 export interface ToolSpec<A extends ArgsDef, S extends BaseSettings, R extends Resources> {
   meta: { name: string; description: string };
   args: A;
@@ -119,6 +144,8 @@ export interface ToolSpec<A extends ArgsDef, S extends BaseSettings, R extends R
   inFlight: string;
   /** `<tool> migrate`. */
   migrate?: MigrateSpec;
+  /** `<tool> <name> ...`: administration commands, by name (the first word of the command line). */
+  commands?: Record<string, CommandSpec>;
 }
 
 /** Declares a tool. Only a typing aid: the spec is returned as it is. */

@@ -42,6 +42,8 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
   rawArgs: readonly string[],
   io: ToolIO = processIO(),
 ): Promise<number> {
+  const command = rawArgs[0] !== undefined && Object.hasOwn(spec.commands ?? {}, rawArgs[0]) ? rawArgs[0] : undefined;
+  if (command !== undefined) return runCommand(spec, command, rawArgs.slice(1), io);
   const isMigrate = rawArgs[0] === "migrate" && spec.migrate !== undefined;
   const args = isMigrate ? rawArgs.slice(1) : rawArgs;
   const { verbosity, rest } = takeVerbosity(args);
@@ -51,7 +53,10 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
     io.out(
       isMigrate
         ? renderUsage({ ...meta, name: `${spec.meta.name} migrate`, description: MIGRATE_HELP }, {}, style)
-        : renderUsage(meta, { ...spec.args }, style, spec.migrate ? { migrate: MIGRATE_HELP } : {}),
+        : renderUsage(meta, { ...spec.args }, style, {
+            ...(spec.migrate ? { migrate: MIGRATE_HELP } : {}),
+            ...Object.fromEntries(Object.entries(spec.commands ?? {}).map(([name, c]) => [name, c.description])),
+          }),
     );
     return ExitCode.ok;
   }
@@ -61,6 +66,23 @@ export async function runTool<A extends ArgsDef, S extends BaseSettings, R exten
   }
   const runtime = await import("./tool-runtime.ts");
   return isMigrate ? runtime.executeMigrate(spec, rest, io) : runtime.execute(spec, rest, verbosity, io);
+}
+
+/** `<tool> <command> ...`: its --help here, the rest in the runtime (a client when it needs the database). */
+async function runCommand<A extends ArgsDef, S extends BaseSettings, R extends Resources>(
+  spec: ToolSpec<A, S, R>,
+  name: string,
+  rawArgs: readonly string[],
+  io: ToolIO,
+): Promise<number> {
+  const command = spec.commands![name]!;
+  const { rest } = takeVerbosity(rawArgs);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(`${command.description} (${spec.meta.name} ${name} v${VERSION})\n\nUSAGE\n\n${command.usage.map((line) => `  ${line}\n`).join("")}`);
+    return ExitCode.ok;
+  }
+  const runtime = await import("./tool-runtime.ts");
+  return runtime.executeCommand(spec, name, rest, io);
 }
 
 /** The last line of every cmd/ file: run, then exit with the code. */

@@ -1,5 +1,6 @@
-// The email schema (DESIGN.md §4): bounce and complaint records (numeric codes of spec/email.md §6.1)
-// and the metadata stored by /send. `email-send migrate` applies it; services only check it.
+// The email schema (DESIGN.md §4): bounce and complaint records (numeric codes of spec/email.md §6.1),
+// the metadata stored by /send, and (version 3) the callers of /send with their send-rate counters.
+// `email-send migrate` applies it; services only check it. Version 2 belongs to email-queues.
 import type { Migration } from "../../db/migrate.ts";
 
 export const EMAIL_DOMAIN = "email";
@@ -29,6 +30,107 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         expires_at BIGINT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS email_message_data_expires_at_idx ON email_message_data (expires_at);
+    `,
+  },
+  {
+    version: 3,
+    name: "callers_and_send_counters",
+    sql: `
+      -- One row per caller of /send (email-send callers add). Only SHA-256 digests of tokens are kept;
+      -- the previous token of a rotation keeps working until previous_until (ms).
+      CREATE TABLE IF NOT EXISTS email_callers (
+        name TEXT PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_-]{0,31}$'),
+        token_hash BYTEA NOT NULL CHECK (octet_length(token_hash) = 32),
+        previous_hash BYTEA CHECK (octet_length(previous_hash) = 32),
+        previous_until BIGINT,
+        rate_limit INTEGER CHECK (rate_limit > 0),
+        rate_period_ms BIGINT CHECK (rate_period_ms > 0),
+        recipient_limit INTEGER CHECK (recipient_limit > 0),
+        recipient_period_ms BIGINT CHECK (recipient_period_ms > 0),
+        created_at BIGINT NOT NULL,
+        rotated_at BIGINT
+      );
+
+      -- Fixed-window send counters shared by every instance: the caller's own row has address '',
+      -- the per-recipient rows the recipient's normalised address.
+      CREATE TABLE IF NOT EXISTS email_send_counters (
+        caller TEXT NOT NULL,
+        address TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        window_end BIGINT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (caller, address)
+      );
+      -- The sweep deletes rows whose window has ended.
+      CREATE INDEX IF NOT EXISTS email_send_counters_window_end_idx ON email_send_counters (window_end);
+
+      -- Takes one send from each counter of each request, all or nothing per request, for a batch of
+      -- requests at once. Entries of one request are adjacent (p_request); each names a counter
+      -- (p_caller, p_address) with its limit per fixed window of p_period ms. Rows are created and then
+      -- locked in (caller, address) order, so concurrent batches never deadlock and every instance
+      -- counts against the same rows. Returns one row per request: admitted, or the first refusing
+      -- entry (0-based within the request) and the ms until every refusing window has ended.
+      CREATE OR REPLACE FUNCTION email_send_take(
+        p_request INTEGER[], p_caller TEXT[], p_address TEXT[], p_limit INTEGER[], p_period BIGINT[], p_now BIGINT
+      ) RETURNS TABLE (taken_request INTEGER, taken BOOLEAN, refused_entry INTEGER, retry_after_ms BIGINT)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n INTEGER := coalesce(array_length(p_request, 1), 0);
+        k_key TEXT[]; k_caller TEXT[]; k_address TEXT[]; k_start BIGINT[]; k_end BIGINT[]; k_count INTEGER[];
+        k_changed BOOLEAN[];
+        slot INTEGER[] := '{}';
+        i INTEGER := 1; j INTEGER; first INTEGER; s INTEGER; ws BIGINT; c INTEGER; ok BOOLEAN; bad INTEGER; wait BIGINT;
+      BEGIN
+        INSERT INTO email_send_counters (caller, address, window_start, window_end, count)
+          SELECT DISTINCT k.caller, k.address, 0::BIGINT, 0::BIGINT, 0 FROM unnest(p_caller, p_address) AS k(caller, address)
+          ORDER BY 1, 2
+          ON CONFLICT DO NOTHING;
+        SELECT array_agg(l.caller || E'\n' || l.address ORDER BY l.caller, l.address),
+               array_agg(l.caller ORDER BY l.caller, l.address), array_agg(l.address ORDER BY l.caller, l.address),
+               array_agg(l.window_start ORDER BY l.caller, l.address), array_agg(l.window_end ORDER BY l.caller, l.address),
+               array_agg(l.count ORDER BY l.caller, l.address), array_agg(false)
+          INTO k_key, k_caller, k_address, k_start, k_end, k_count, k_changed
+          FROM (
+            SELECT e.caller, e.address, e.window_start, e.window_end, e.count FROM email_send_counters e
+            WHERE (e.caller, e.address) IN (SELECT * FROM unnest(p_caller, p_address))
+            ORDER BY e.caller, e.address
+            FOR UPDATE OF e
+          ) l;
+        FOR j IN 1 .. n LOOP
+          slot[j] := array_position(k_key, p_caller[j] || E'\n' || p_address[j]);
+        END LOOP;
+        WHILE i <= n LOOP
+          first := i; ok := true; bad := NULL; wait := 0;
+          WHILE i <= n AND p_request[i] = p_request[first] LOOP
+            s := slot[i];
+            ws := p_now - p_now % p_period[i];
+            c := CASE WHEN k_start[s] = ws AND k_end[s] = ws + p_period[i] THEN k_count[s] ELSE 0 END;
+            IF c + 1 > p_limit[i] THEN
+              IF ok THEN ok := false; bad := i - first; END IF;
+              wait := greatest(wait, ws + p_period[i] - p_now);
+            END IF;
+            i := i + 1;
+          END LOOP;
+          IF ok THEN
+            FOR j IN first .. i - 1 LOOP
+              s := slot[j];
+              ws := p_now - p_now % p_period[j];
+              IF k_start[s] = ws AND k_end[s] = ws + p_period[j] THEN
+                k_count[s] := k_count[s] + 1;
+              ELSE
+                k_start[s] := ws; k_end[s] := ws + p_period[j]; k_count[s] := 1;
+              END IF;
+              k_changed[s] := true;
+            END LOOP;
+          END IF;
+          taken_request := p_request[first]; taken := ok; refused_entry := bad; retry_after_ms := wait;
+          RETURN NEXT;
+        END LOOP;
+        UPDATE email_send_counters e SET window_start = u.ws, window_end = u.we, count = u.cnt
+          FROM unnest(k_caller, k_address, k_start, k_end, k_count, k_changed) AS u(caller, address, ws, we, cnt, changed)
+          WHERE u.changed AND e.caller = u.caller AND e.address = u.address;
+      END
+      $fn$;
     `,
   },
 ];

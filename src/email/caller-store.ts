@@ -1,0 +1,166 @@
+// SQL for email_callers and email_send_counters: one function per statement, `sql` passed in.
+import type { Sql } from "../db/client.ts";
+
+/** A caller as stored: token digests, never tokens. Limits are null when not configured. */
+export interface CallerRow {
+  name: string;
+  tokenHash: Buffer;
+  previousHash: Buffer | null;
+  /** ms; the previous token is refused from then on. */
+  previousUntil: number | null;
+  rateLimit: number | null;
+  ratePeriodMs: number | null;
+  recipientLimit: number | null;
+  recipientPeriodMs: number | null;
+  createdAt: number;
+  rotatedAt: number | null;
+}
+
+interface Row {
+  name: string;
+  token_hash: Buffer;
+  previous_hash: Buffer | null;
+  previous_until: bigint | null;
+  rate_limit: number | null;
+  rate_period_ms: bigint | null;
+  recipient_limit: number | null;
+  recipient_period_ms: bigint | null;
+  created_at: bigint;
+  rotated_at: bigint | null;
+}
+
+const num = (value: bigint | null) => (value === null ? null : Number(value));
+
+const toCaller = (row: Row): CallerRow => ({
+  name: row.name,
+  tokenHash: row.token_hash,
+  previousHash: row.previous_hash,
+  previousUntil: num(row.previous_until),
+  rateLimit: row.rate_limit,
+  ratePeriodMs: num(row.rate_period_ms),
+  recipientLimit: row.recipient_limit,
+  recipientPeriodMs: num(row.recipient_period_ms),
+  createdAt: Number(row.created_at),
+  rotatedAt: num(row.rotated_at),
+});
+
+export type NewCaller = Pick<CallerRow, "name" | "tokenHash" | "rateLimit" | "ratePeriodMs" | "recipientLimit" | "recipientPeriodMs" | "createdAt">;
+
+/** false when a caller of that name exists (nothing is changed then). */
+export async function insertCaller(sql: Sql, caller: NewCaller): Promise<boolean> {
+  const rows = await sql`
+    insert into email_callers (name, token_hash, rate_limit, rate_period_ms, recipient_limit, recipient_period_ms, created_at)
+    values (${caller.name}, ${caller.tokenHash}, ${caller.rateLimit}, ${caller.ratePeriodMs}, ${caller.recipientLimit}, ${caller.recipientPeriodMs}, ${caller.createdAt})
+    on conflict (name) do nothing
+    returning name`;
+  return rows.length === 1;
+}
+
+export async function fetchCallers(sql: Sql): Promise<CallerRow[]> {
+  return (await sql<Row[]>`select * from email_callers order by name`).map(toCaller);
+}
+
+/**
+ * The callers named (absent names are left out) and whether any caller exists at all, in one round
+ * trip: the answer to "who is this token's caller, and is /send open?" for a batch of requests.
+ */
+export async function fetchCallersNamed(sql: Sql, names: readonly string[]): Promise<{ anyCallers: boolean; callers: Map<string, CallerRow> }> {
+  const rows = await sql<(Partial<Row> & { any_callers: boolean })[]>`
+    select (select exists (select 1 from email_callers)) as any_callers, c.*
+    from (select 1) as one left join email_callers c on c.name = any(${sql.array([...names])}::text[])`;
+  const callers = new Map<string, CallerRow>();
+  for (const row of rows) if (row.name) callers.set(row.name, toCaller(row as Row));
+  return { anyCallers: rows[0]?.any_callers ?? false, callers };
+}
+
+/** Deletes a caller and its counters (so a new caller of that name starts from zero); false when absent. */
+export async function deleteCaller(sql: Sql, name: string): Promise<boolean> {
+  const [row] = await sql<[{ deleted: bigint }]>`
+    with gone as (delete from email_callers where name = ${name} returning name),
+    counters as (delete from email_send_counters where caller in (select name from gone))
+    select count(*) as deleted from gone`;
+  return row.deleted > 0n;
+}
+
+/** The new digest becomes current; the current one is accepted until `previousUntil`. false when absent. */
+export async function rotateCallerToken(sql: Sql, name: string, tokenHash: Buffer, previousUntil: number, now: number): Promise<boolean> {
+  const rows = await sql`
+    update email_callers set previous_hash = token_hash, previous_until = ${previousUntil}, token_hash = ${tokenHash}, rotated_at = ${now}
+    where name = ${name} returning name`;
+  return rows.length === 1;
+}
+
+export interface CounterRow {
+  address: string;
+  windowStart: number;
+  windowEnd: number;
+  count: number;
+}
+
+/**
+ * A caller's counters whose window is still open at `now`: its own ('' address) and its `top` busiest
+ * recipients, with how many recipients are counted in all.
+ */
+export async function fetchOpenCounters(sql: Sql, caller: string, now: number, top: number): Promise<{ own?: CounterRow; recipients: CounterRow[]; recipientCount: number }> {
+  const rows = await sql<{ address: string; window_start: bigint; window_end: bigint; count: number; total: bigint }[]>`
+    select address, window_start, window_end, count, count(*) filter (where address <> '') over () as total
+    from email_send_counters
+    where caller = ${caller} and window_end > ${now} and count > 0
+    order by address = '' desc, count desc, address
+    limit ${top + 1}`;
+  const toCounter = (r: (typeof rows)[number]): CounterRow => ({ address: r.address, windowStart: Number(r.window_start), windowEnd: Number(r.window_end), count: r.count });
+  const own = rows.find((r) => r.address === "");
+  return {
+    ...(own ? { own: toCounter(own) } : {}),
+    recipients: rows.filter((r) => r.address !== "").slice(0, top).map(toCounter),
+    recipientCount: Number(rows[0]?.total ?? 0n),
+  };
+}
+
+/** Deletes counters whose window has ended (at most `batch` of them); returns how many. */
+export async function deleteEndedCounters(sql: Sql, now: number, batch = 1000): Promise<number> {
+  const result = await sql`
+    delete from email_send_counters where ctid in (select ctid from email_send_counters where window_end <= ${now} limit ${batch})`;
+  return result.count;
+}
+
+/** One counter to take from: the caller's own (address '') or one of its recipients'. */
+export interface TakeEntry {
+  caller: string;
+  address: string;
+  limit: number;
+  periodMs: number;
+}
+
+export interface TakeResult {
+  taken: boolean;
+  /** Index (in the request's entries) of the first counter that refused. */
+  refusedEntry: number | null;
+  /** ms until every refusing window has ended. */
+  retryAfterMs: number;
+}
+
+/** email_send_take (migration 3) for a batch of requests: one statement, one transaction. */
+export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry[])[], now: number): Promise<TakeResult[]> {
+  const request: number[] = [];
+  const caller: string[] = [];
+  const address: string[] = [];
+  const limit: number[] = [];
+  const period: string[] = [];
+  requests.forEach((entries, i) => {
+    for (const e of entries) {
+      request.push(i);
+      caller.push(e.caller);
+      address.push(e.address);
+      limit.push(e.limit);
+      period.push(String(e.periodMs));
+    }
+  });
+  const rows = await sql<{ taken_request: number; taken: boolean; refused_entry: number | null; retry_after_ms: bigint }[]>`
+    select * from email_send_take(
+      ${sql.array(request)}::int[], ${sql.array(caller)}::text[], ${sql.array(address)}::text[],
+      ${sql.array(limit)}::int[], ${sql.array(period)}::bigint[], ${now}::bigint)`;
+  const results: TakeResult[] = requests.map(() => ({ taken: true, refusedEntry: null, retryAfterMs: 0 }));
+  for (const row of rows) results[row.taken_request] = { taken: row.taken, refusedEntry: row.refused_entry, retryAfterMs: Number(row.retry_after_ms) };
+  return results;
+}

@@ -1,0 +1,59 @@
+// Send-rate limits (issue 11), counted in PostgreSQL so every instance enforces the same limit: a
+// caller's sends per window, and its sends to one recipient per window (`to` and every cc that is
+// actually sent, after the bounce checks). Fixed windows aligned to the epoch: a limit of N per
+// minute admits at most N sends with timestamps in each clock minute, exactly, however many instances
+// count; across a window boundary up to 2N can go out within one period. Fixed windows were chosen
+// over GCRA or a sliding log because the count is an integer compared with N (no rounding of N/period),
+// one row per counter, a Retry-After that is the window's end, and usage that reads as "k of N".
+//
+// The checks of the requests of one event-loop tick go to the database as one statement
+// (email_send_take), all or nothing per request: a refused request takes nothing from any counter.
+import type { Sql } from "../db/client.ts";
+import { takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
+import type { CallerLimits, Rate } from "./callers.ts";
+import { EmailError } from "./errors.ts";
+import { tickBatched } from "./tick-batch.ts";
+
+export type SendRateGate = (caller: CallerLimits, recipients: readonly string[], now: number) => Promise<void>;
+
+/** The counters a send takes from, its caller's first. */
+export function entriesFor(caller: CallerLimits, recipients: readonly string[]): TakeEntry[] {
+  const entries: TakeEntry[] = [];
+  if (caller.rate) entries.push({ caller: caller.name, address: "", limit: caller.rate.limit, periodMs: caller.rate.periodMs });
+  const perRecipient = caller.recipientRate;
+  if (perRecipient) {
+    // A recipient named twice gets one message, so it is counted once.
+    for (const address of new Set(recipients)) entries.push({ caller: caller.name, address, limit: perRecipient.limit, periodMs: perRecipient.periodMs });
+  }
+  return entries;
+}
+
+const messages = (rate: Rate) => `${rate.limit} message${rate.limit === 1 ? "" : "s"} per ${rate.period}`;
+
+/** The 429 (errno 112) for a refused send: the limit in the message, `retryAfter` in seconds (also the header). */
+export function rateLimitedError(caller: CallerLimits, refused: TakeEntry, retryAfterMs: number): EmailError {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const own = refused.address === "";
+  const rate = (own ? caller.rate : caller.recipientRate)!;
+  const detail = own ? `caller ${caller.name} may send ${messages(rate)}` : `caller ${caller.name} may send ${messages(rate)} to ${refused.address}`;
+  return new EmailError(
+    "SendRateLimited",
+    detail,
+    { ...(own ? {} : { address: refused.address }), limit: rate.limit, period: rate.period, retryAfter },
+    { headers: { "retry-after": String(retryAfter) } },
+  );
+}
+
+export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch?: number } = {}): SendRateGate {
+  const take = tickBatched<{ entries: TakeEntry[]; now: number }, TakeResult>(
+    // One `now` per batch: the latest, so no send is counted in a window that has already ended.
+    async (items) => await takeSends(sql, items.map((i) => i.entries), Math.max(...items.map((i) => i.now))),
+    { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
+  );
+  return async (caller, recipients, now) => {
+    const entries = entriesFor(caller, recipients);
+    if (entries.length === 0) return;
+    const result = await take({ entries, now });
+    if (!result.taken) throw rateLimitedError(caller, entries[result.refusedEntry ?? 0]!, result.retryAfterMs);
+  };
+}
