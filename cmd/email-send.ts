@@ -23,6 +23,22 @@ export const tool = defineTool({
     schemas: async () => [(await import("../src/email/migrations/index.ts")).EMAIL_SCHEMA],
     databaseUrl: async (env) => (await import("../src/email/config.ts")).emailDatabaseUrl(env),
   },
+  commands: {
+    callers: {
+      description: "Manage the callers of /send: their tokens and send-rate limits",
+      usage: [
+        "email-send callers add NAME [--rate N/PERIOD] [--recipient-rate N/PERIOD]   create a caller; prints its token once",
+        "email-send callers list                       the callers and their limits (never tokens)",
+        "email-send callers remove NAME                its tokens stop working at once",
+        "email-send callers rotate NAME                prints a new token; the old one keeps working for 24 h",
+        "",
+        "NAME: 1-32 characters a-z, 0-9, _ and -, starting with a letter. PERIOD: second, minute, hour or day.",
+        "--rate: the caller's sends per window; --recipient-rate: its sends to one address per window.",
+      ],
+      databaseUrl: async (env) => (await import("../src/email/config.ts")).emailDatabaseUrl(env),
+      run: async (ctx) => (await import("../src/email/callers-command.ts")).runCallersCommand(ctx),
+    },
+  },
 });
 
 if (import.meta.main) await main(tool);

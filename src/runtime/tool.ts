@@ -78,7 +78,7 @@ async function runCommand<A extends ArgsDef, S extends BaseSettings, R extends R
   const command = spec.commands![name]!;
   const { rest } = takeVerbosity(rawArgs);
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`${command.description} (${spec.meta.name} ${name} v${VERSION})\n\nUSAGE\n\n${command.usage.map((line) => `  ${line}\n`).join("")}`);
+    io.out(`${command.description} (${spec.meta.name} ${name} v${VERSION})\n\nUSAGE\n\n${command.usage.map((line) => (line ? `  ${line}\n` : "\n")).join("")}`);
     return ExitCode.ok;
   }
   const runtime = await import("./tool-runtime.ts");
