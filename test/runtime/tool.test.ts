@@ -195,6 +195,80 @@ describe("phases and exit codes", () => {
   });
 });
 
+describe("commands (ToolSpec.commands)", () => {
+  const seen: { args: readonly string[]; hasSql: boolean; one?: number }[] = [];
+  const tool = demoTool({
+    commands: {
+      greet: {
+        description: "say hello",
+        usage: ["demo greet NAME", "", "NAME: who"],
+        async run(ctx) {
+          seen.push({ args: ctx.args, hasSql: ctx.sql !== undefined });
+          if (ctx.args[0] === "bad") throw new UsageError("bad is not a name");
+          if (ctx.args[0] === "boom") throw new Error("boom");
+          ctx.out(`hello ${ctx.args.join(" ")}`);
+          return ctx.args[0] === "three" ? 3 : undefined;
+        },
+      },
+    },
+  });
+
+  test("--help lists them; `<tool> <command> --help` prints its usage without running it", async () => {
+    const top = fakeIO();
+    expect(await runTool(tool, ["--help"], top)).toBe(0);
+    expect(top.stdout.join("")).toMatch(/COMMANDS\n\n  greet  say hello/);
+    const help = fakeIO();
+    expect(await runTool(tool, ["greet", "--help"], help)).toBe(0);
+    expect(help.stdout.join("")).toBe(`say hello (demo greet v${VERSION})\n\nUSAGE\n\n  demo greet NAME\n\n  NAME: who\n`);
+    expect(seen).toEqual([]);
+  });
+
+  test("the words after the name reach run (-v taken out); its number is the exit code; failures are one line", async () => {
+    const io = fakeIO();
+    expect(await runTool(tool, ["greet", "-v", "you", "--loud"], io)).toBe(0);
+    expect(io.stdout.join("")).toBe("hello you --loud\n");
+    expect(seen.at(-1)).toEqual({ args: ["you", "--loud"], hasSql: false });
+    expect(await runTool(tool, ["greet", "three"], fakeIO())).toBe(3);
+    const usage = fakeIO();
+    expect(await runTool(tool, ["greet", "bad"], usage)).toBe(2);
+    expect(usage.lines().map((l) => l.Fields.msg)).toEqual(["demo greet: bad is not a name (see demo greet --help)"]);
+    const failed = fakeIO();
+    expect(await runTool(tool, ["greet", "boom"], failed)).toBe(1);
+    expect(failed.lines()[0]!.Fields.msg).toBe("demo greet failed");
+    // A word that is not a command is still the tool's own positional.
+    let ran = "";
+    const plain = demoTool({ run: async (ctx) => void (ran = ctx.settings.name), commands: tool.commands! });
+    expect(await runTool(plain, ["greeting"], fakeIO())).toBe(0);
+    expect(ran).toBe("greeting");
+  });
+
+  test("with databaseUrl the command gets a client; a missing URL is a usage error", async () => {
+    const { url } = await createTestDatabase({ max: 1 });
+    let answer = 0;
+    const withDb = demoTool({
+      commands: {
+        count: {
+          description: "ask the database",
+          usage: ["demo count"],
+          databaseUrl: (env) => {
+            if (!env.DEMO_DATABASE_URL) throw new UsageError("DEMO_DATABASE_URL must be set");
+            return env.DEMO_DATABASE_URL;
+          },
+          async run(ctx) {
+            const [row] = await ctx.sql!<{ one: number }[]>`select 1 as one`;
+            answer = row!.one;
+          },
+        },
+      },
+    });
+    expect(await runTool(withDb, ["count"], fakeIO({ DEMO_DATABASE_URL: url }))).toBe(0);
+    expect(answer).toBe(1);
+    const missing = fakeIO();
+    expect(await runTool(withDb, ["count"], missing)).toBe(2);
+    expect(missing.lines()[0]!.Fields.msg).toContain("DEMO_DATABASE_URL must be set");
+  });
+});
+
 describe("the database phases", async () => {
   const db = await createTestDatabase();
 
