@@ -1,4 +1,5 @@
 // SQL for email_callers and email_send_counters: one function per statement, `sql` passed in.
+import { arrayLiteral } from "../db/array-literal.ts";
 import type { Sql } from "../db/client.ts";
 
 /** A caller as stored: token digests, never tokens. Limits are null when not configured. */
@@ -67,7 +68,7 @@ export async function fetchCallers(sql: Sql): Promise<CallerRow[]> {
 export async function fetchCallersNamed(sql: Sql, names: readonly string[]): Promise<{ anyCallers: boolean; callers: Map<string, CallerRow> }> {
   const rows = await sql<(Partial<Row> & { any_callers: boolean })[]>`
     select (select exists (select 1 from email_callers)) as any_callers, c.*
-    from (select 1) as one left join email_callers c on c.name = any(${sql.array([...names])}::text[])`;
+    from (select 1) as one left join email_callers c on c.name = any(${arrayLiteral(names)}::text[])`;
   const callers = new Map<string, CallerRow>();
   for (const row of rows) if (row.name) callers.set(row.name, toCaller(row as Row));
   return { anyCallers: rows[0]?.any_callers ?? false, callers };
@@ -146,20 +147,20 @@ export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry
   const caller: string[] = [];
   const address: string[] = [];
   const limit: number[] = [];
-  const period: string[] = [];
+  const period: number[] = [];
   requests.forEach((entries, i) => {
     for (const e of entries) {
       request.push(i);
       caller.push(e.caller);
       address.push(e.address);
       limit.push(e.limit);
-      period.push(String(e.periodMs));
+      period.push(e.periodMs);
     }
   });
   const rows = await sql<{ taken_request: number; taken: boolean; refused_entry: number | null; retry_after_ms: bigint }[]>`
     select * from email_send_take(
-      ${sql.array(request)}::int[], ${sql.array(caller)}::text[], ${sql.array(address)}::text[],
-      ${sql.array(limit)}::int[], ${sql.array(period)}::bigint[], ${now}::bigint)`;
+      ${arrayLiteral(request)}::int[], ${arrayLiteral(caller)}::text[], ${arrayLiteral(address)}::text[],
+      ${arrayLiteral(limit)}::int[], ${arrayLiteral(period)}::bigint[], ${now}::bigint)`;
   const results: TakeResult[] = requests.map(() => ({ taken: true, refusedEntry: null, retryAfterMs: 0 }));
   for (const row of rows) results[row.taken_request] = { taken: row.taken, refusedEntry: row.refused_entry, retryAfterMs: Number(row.retry_after_ms) };
   return results;

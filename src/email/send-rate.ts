@@ -8,8 +8,9 @@
 //
 // The checks of the requests of one event-loop tick go to the database as one statement
 // (email_send_take), all or nothing per request: a refused request takes nothing from any counter.
+import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
-import { takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
+import { deleteEndedCounters, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
 import type { CallerLimits, Rate } from "./callers.ts";
 import { EmailError } from "./errors.ts";
 import { tickBatched } from "./tick-batch.ts";
@@ -56,4 +57,27 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
     const result = await take({ entries, now });
     if (!result.taken) throw rateLimitedError(caller, entries[result.refusedEntry ?? 0]!, result.retryAfterMs);
   };
+}
+
+/** Deletes counters whose window has ended, every `intervalMs` (each instance may run it). */
+export function startSendCounterSweep(options: { sql: Sql; log: Logger; intervalMs: number; now?: () => number }): { stop(): void } {
+  const now = options.now ?? Date.now;
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      let total = 0;
+      for (let n = await deleteEndedCounters(options.sql, now()); n > 0; n = await deleteEndedCounters(options.sql, now())) total += n;
+      if (total > 0) options.log.info("Ended send counters deleted", { rows: total });
+    } catch (error) {
+      // Non-fatal: an ended window counts as zero whether or not its row is still there.
+      options.log.warn("Send counter sweep failed", { error: (error as Error).message });
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(sweep, options.intervalMs);
+  (timer as { unref?: () => void }).unref?.();
+  return { stop: () => clearInterval(timer) };
 }

@@ -11,6 +11,7 @@ import { startMessageDataSweep } from "./message-data.ts";
 import type { ProviderClients } from "./providers/clients.ts";
 import { buildProviderTable, resolveProvider } from "./providers/registry.ts";
 import { createEmailApp } from "./send-api.ts";
+import { startSendCounterSweep } from "./send-rate.ts";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Connections of the service: bounce lookups are coalesced, so a few are plenty. */
@@ -58,6 +59,7 @@ export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resou
   const server = serve(app, { port: settings.port, hostname: settings.host });
   log.info("Listening", { host: settings.host, port: server.port, providers: [...table.keys()] });
   const sweep = startMessageDataSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
+  const counterSweep = startSendCounterSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
   try {
     await untilAborted(ctx.signal);
     // In-flight requests finish; when the stop bound is nearly used up their connections are cut.
@@ -68,5 +70,6 @@ export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resou
     log.info("Stopped");
   } finally {
     sweep.stop();
+    counterSweep.stop();
   }
 }

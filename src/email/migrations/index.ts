@@ -52,52 +52,65 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       );
 
       -- Fixed-window send counters shared by every instance: the caller's own row has address '',
-      -- the per-recipient rows the recipient's normalised address.
+      -- the per-recipient rows the recipient's normalised address. key (caller, newline, address:
+      -- neither can hold a newline) is what email_send_take locks by, in its sort order.
       CREATE TABLE IF NOT EXISTS email_send_counters (
+        key TEXT PRIMARY KEY,
         caller TEXT NOT NULL,
         address TEXT NOT NULL,
         window_start BIGINT NOT NULL,
         window_end BIGINT NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (caller, address)
-      );
-      -- The sweep deletes rows whose window has ended.
+        count INTEGER NOT NULL
+      ) WITH (fillfactor = 50);
+      -- Usage reads and caller removal go by caller; the sweep by the window's end. No index holds
+      -- count, and pages keep room, so taking a send is a HOT update (no index writes).
+      CREATE INDEX IF NOT EXISTS email_send_counters_caller_idx ON email_send_counters (caller);
       CREATE INDEX IF NOT EXISTS email_send_counters_window_end_idx ON email_send_counters (window_end);
 
       -- Takes one send from each counter of each request, all or nothing per request, for a batch of
       -- requests at once. Entries of one request are adjacent (p_request); each names a counter
       -- (p_caller, p_address) with its limit per fixed window of p_period ms. Rows are created and then
-      -- locked in (caller, address) order, so concurrent batches never deadlock and every instance
-      -- counts against the same rows. Returns one row per request: admitted, or the first refusing
-      -- entry (0-based within the request) and the ms until every refusing window has ended.
+      -- locked in key order, so concurrent batches never deadlock and every instance counts against
+      -- the same rows. Returns one row per request with entries: taken, or the first refusing entry
+      -- (0-based within the request) and the ms until every refusing window has ended.
       CREATE OR REPLACE FUNCTION email_send_take(
         p_request INTEGER[], p_caller TEXT[], p_address TEXT[], p_limit INTEGER[], p_period BIGINT[], p_now BIGINT
       ) RETURNS TABLE (taken_request INTEGER, taken BOOLEAN, refused_entry INTEGER, retry_after_ms BIGINT)
-      LANGUAGE plpgsql AS $fn$
+      -- Its plans are cached per connection, often while the table is still small or unanalysed: a
+      -- sequential scan chosen then costs O(rows) per call for ever after. Counters are always
+      -- found by key, through the primary key.
+      LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
       DECLARE
         n INTEGER := coalesce(array_length(p_request, 1), 0);
-        k_key TEXT[]; k_caller TEXT[]; k_address TEXT[]; k_start BIGINT[]; k_end BIGINT[]; k_count INTEGER[];
-        k_changed BOOLEAN[];
+        wanted TEXT[]; wanted_period BIGINT[];
+        k_key TEXT[]; k_start BIGINT[]; k_end BIGINT[]; k_count INTEGER[];
+        changed TEXT[] := '{}';
         slot INTEGER[] := '{}';
         i INTEGER := 1; j INTEGER; first INTEGER; s INTEGER; ws BIGINT; c INTEGER; ok BOOLEAN; bad INTEGER; wait BIGINT;
       BEGIN
-        INSERT INTO email_send_counters (caller, address, window_start, window_end, count)
-          SELECT DISTINCT k.caller, k.address, 0::BIGINT, 0::BIGINT, 0 FROM unnest(p_caller, p_address) AS k(caller, address)
-          ORDER BY 1, 2
-          ON CONFLICT DO NOTHING;
-        SELECT array_agg(l.caller || E'\n' || l.address ORDER BY l.caller, l.address),
-               array_agg(l.caller ORDER BY l.caller, l.address), array_agg(l.address ORDER BY l.caller, l.address),
-               array_agg(l.window_start ORDER BY l.caller, l.address), array_agg(l.window_end ORDER BY l.caller, l.address),
-               array_agg(l.count ORDER BY l.caller, l.address), array_agg(false)
-          INTO k_key, k_caller, k_address, k_start, k_end, k_count, k_changed
-          FROM (
-            SELECT e.caller, e.address, e.window_start, e.window_end, e.count FROM email_send_counters e
-            WHERE (e.caller, e.address) IN (SELECT * FROM unnest(p_caller, p_address))
-            ORDER BY e.caller, e.address
-            FOR UPDATE OF e
-          ) l;
+        IF n = 0 THEN RETURN; END IF;
+        -- The distinct counters, in key order, each with the period of its (first) entry.
+        SELECT array_agg(d.k ORDER BY d.k), array_agg(d.period ORDER BY d.k) INTO wanted, wanted_period
+          FROM (SELECT DISTINCT ON (x.k) x.k, x.period
+                FROM (SELECT u.caller || E'\\n' || u.address AS k, u.period FROM unnest(p_caller, p_address, p_period) AS u(caller, address, period)) x
+                ORDER BY x.k) d;
+        -- A counter deleted between the two statements (the sweep, a removed caller) is missing from
+        -- the lock: then both run again, so no send is ever admitted without being counted.
+        LOOP
+          INSERT INTO email_send_counters (key, caller, address, window_start, window_end, count)
+            -- Created in the window open now, so taking from it later changes no indexed column (HOT).
+            SELECT w.k, split_part(w.k, E'\\n', 1), substr(w.k, strpos(w.k, E'\\n') + 1), p_now - p_now % w.period, p_now - p_now % w.period + w.period, 0
+            FROM unnest(wanted, wanted_period) WITH ORDINALITY AS w(k, period, o) ORDER BY w.o
+            ON CONFLICT DO NOTHING;
+          SELECT array_agg(l.key ORDER BY l.key), array_agg(l.window_start ORDER BY l.key),
+                 array_agg(l.window_end ORDER BY l.key), array_agg(l.count ORDER BY l.key)
+            INTO k_key, k_start, k_end, k_count
+            FROM (SELECT e.key, e.window_start, e.window_end, e.count FROM email_send_counters e
+                  WHERE e.key = ANY(wanted) ORDER BY e.key FOR UPDATE) l;
+          EXIT WHEN coalesce(array_length(k_key, 1), 0) = array_length(wanted, 1);
+        END LOOP;
         FOR j IN 1 .. n LOOP
-          slot[j] := array_position(k_key, p_caller[j] || E'\n' || p_address[j]);
+          slot[j] := array_position(k_key, p_caller[j] || E'\\n' || p_address[j]);
         END LOOP;
         WHILE i <= n LOOP
           first := i; ok := true; bad := NULL; wait := 0;
@@ -120,15 +133,16 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
               ELSE
                 k_start[s] := ws; k_end[s] := ws + p_period[j]; k_count[s] := 1;
               END IF;
-              k_changed[s] := true;
+              changed := changed || k_key[s];
             END LOOP;
           END IF;
           taken_request := p_request[first]; taken := ok; refused_entry := bad; retry_after_ms := wait;
           RETURN NEXT;
         END LOOP;
-        UPDATE email_send_counters e SET window_start = u.ws, window_end = u.we, count = u.cnt
-          FROM unnest(k_caller, k_address, k_start, k_end, k_count, k_changed) AS u(caller, address, ws, we, cnt, changed)
-          WHERE u.changed AND e.caller = u.caller AND e.address = u.address;
+        UPDATE email_send_counters e
+          SET window_start = k_start[array_position(k_key, e.key)], window_end = k_end[array_position(k_key, e.key)],
+              count = k_count[array_position(k_key, e.key)]
+          WHERE e.key = ANY(changed);
       END
       $fn$;
     `,
