@@ -187,27 +187,38 @@ try {
   const email = await emailSend(databaseUrl, bodiesFile);
   const ratio = email.rps / base.rps;
 
-  // Callers: A (none) / B (two callers, limits never reached), twice.
+  // Callers: the run without callers (A, the one above first), with two callers and no limits (B),
+  // and with two callers whose limits are never reached (C), alternated for BENCH_CALLER_ROUNDS rounds
+  // so that drift on a shared machine hits all three.
+  const rounds = Number(process.env.BENCH_CALLER_ROUNDS ?? 2);
   const tokensFile = join(work, "tokens.json");
   const callerSql = createSql(databaseUrl, { max: 1 });
   const high = parseRate("1000000000/day");
   const withoutCallers: (LoadResult & { rss: number; exitCode: number })[] = [email];
+  const callersOnly: (LoadResult & { rss: number; exitCode: number })[] = [];
   const withCallers: (LoadResult & { rss: number; exitCode: number })[] = [];
   const countedRows: number[] = [];
-  for (let round = 0; round < 2; round++) {
+  const addCallers = async (limited: boolean) => {
     await callerSql`truncate email_callers, email_send_counters`;
-    const tokens = [await addCaller(callerSql, { name: "web", rate: high, recipientRate: high }, Date.now()), await addCaller(callerSql, { name: "api", rate: high, recipientRate: high }, Date.now())];
+    const limits = limited ? { rate: high, recipientRate: high } : {};
+    const tokens = [await addCaller(callerSql, { name: "web", ...limits }, Date.now()), await addCaller(callerSql, { name: "api", ...limits }, Date.now())];
     writeFileSync(tokensFile, JSON.stringify(tokens));
+  };
+  for (let round = 0; round < rounds; round++) {
+    await addCallers(true);
     withCallers.push(await emailSend(databaseUrl, bodiesFile, tokensFile));
     // The limits were really counted: one row per caller plus one per recipient sent to.
     const [counted] = await callerSql<{ rows: bigint }[]>`select count(*) as rows from email_send_counters where count > 0`;
     countedRows.push(Number(counted!.rows));
+    await addCallers(false);
+    callersOnly.push(await emailSend(databaseUrl, bodiesFile, tokensFile));
     await callerSql`truncate email_callers, email_send_counters`;
-    if (round === 0) withoutCallers.push(await emailSend(databaseUrl, bodiesFile));
+    if (round < rounds - 1) withoutCallers.push(await emailSend(databaseUrl, bodiesFile));
   }
   await callerSql.end();
   const mean = (runs: LoadResult[]) => runs.reduce((n, r) => n + r.rps, 0) / runs.length;
   const callersRatio = mean(withCallers) / mean(withoutCallers);
+  const limitsRatio = mean(withCallers) / mean(callersOnly);
 
   console.log(`email-send benchmark`);
   console.log(`  workload     POST /send, ${REQUESTS} requests (+${WARMUP} warm-up) over ${ADDRESSES} distinct addresses, ${CONCURRENCY} keep-alive connections, ~${bodyBytes} B bodies`);
@@ -219,11 +230,12 @@ try {
   console.log(`  baseline     bare Hono + zod on Bun: ${base.rps.toFixed(0)} requests/s, p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(2)} ms, peak RSS ${base.rss.toFixed(0)} MiB`);
   console.log(`  ratio        ${(ratio * 100).toFixed(0)}% of baseline (target ≥ 40%), p99 ${email.p99.toFixed(1)} ms (target < 20 ms)`);
   const runLine = (r: LoadResult) => `${r.rps.toFixed(0)} requests/s (p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, statuses ${JSON.stringify(r.statuses)})`;
-  console.log(`  callers      without callers or limits: ${withoutCallers.map(runLine).join("; ")}`);
-  console.log(`               two callers (web, api), 1000000000/day per caller and per recipient: ${withCallers.map(runLine).join("; ")}`);
+  console.log(`  callers      A no callers, no limits: ${withoutCallers.map(runLine).join("; ")}`);
+  console.log(`               B two callers (web, api), tokens alternating, no limits: ${callersOnly.map(runLine).join("; ")}`);
+  console.log(`               C as B, with 1000000000/day per caller and per recipient: ${withCallers.map(runLine).join("; ")}`);
   console.log(`               counter rows after each run with callers: ${countedRows.join(", ")}`);
-  console.log(`  callers ratio ${(callersRatio * 100).toFixed(1)}% of the run without limits (mean of ${withCallers.length} vs ${withoutCallers.length} runs, target ≥ 90%)`);
-  for (const run of [...withoutCallers, ...withCallers]) {
+  console.log(`  callers ratio C/A ${(callersRatio * 100).toFixed(1)}% (limits and caller tokens vs neither), C/B ${(limitsRatio * 100).toFixed(1)}% (limits alone); means of ${rounds} runs each; target ≥ 90%`);
+  for (const run of [...withoutCallers, ...callersOnly, ...withCallers]) {
     const expected429 = run.statuses["429"] ?? 0;
     if (run.exitCode !== 0 || (run.statuses["200"] ?? 0) + expected429 !== REQUESTS || expected429 === 0) {
       console.error(`unexpected outcome: exit ${run.exitCode}, statuses ${JSON.stringify(run.statuses)}`);

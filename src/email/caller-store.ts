@@ -74,10 +74,14 @@ export async function fetchCallersNamed(sql: Sql, names: readonly string[]): Pro
   return { anyCallers: rows[0]?.any_callers ?? false, callers };
 }
 
-/** Deletes a caller and its counters (so a new caller of that name starts from zero); false when absent. */
+/**
+ * Deletes a caller and its counters (so a new caller of that name starts from zero); false when absent.
+ * Holds the caller's take lock (email_send_take), so it never deadlocks with a take in flight.
+ */
 export async function deleteCaller(sql: Sql, name: string): Promise<boolean> {
   const [row] = await sql<[{ deleted: bigint }]>`
-    with gone as (delete from email_callers where name = ${name} returning name),
+    with lock as (select pg_advisory_xact_lock(hashtextextended('email_send_take ' || ${name}::text, 0))),
+    gone as (delete from email_callers where name = ${name} and exists (select from lock) returning name),
     counters as (delete from email_send_counters where caller in (select name from gone))
     select count(*) as deleted from gone`;
   return row.deleted > 0n;
@@ -118,10 +122,11 @@ export async function fetchOpenCounters(sql: Sql, caller: string, now: number, t
   };
 }
 
-/** Deletes counters whose window has ended (at most `batch` of them); returns how many. */
+/** Deletes counters whose window has ended (at most `batch`; rows a take holds are left for next time); returns how many. */
 export async function deleteEndedCounters(sql: Sql, now: number, batch = 1000): Promise<number> {
   const result = await sql`
-    delete from email_send_counters where ctid in (select ctid from email_send_counters where window_end <= ${now} limit ${batch})`;
+    delete from email_send_counters where ctid in (
+      select ctid from email_send_counters where window_end <= ${now} limit ${batch} for update skip locked)`;
   return result.count;
 }
 

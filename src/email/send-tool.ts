@@ -14,8 +14,11 @@ import { createEmailApp } from "./send-api.ts";
 import { startSendCounterSweep } from "./send-rate.ts";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-/** Connections of the service: bounce lookups are coalesced, so a few are plenty. */
-const POOL_SIZE = 4;
+/**
+ * Connections of the service: the three per-tick batched statements of /send (caller lookup, bounce
+ * lookup, send counters) run at most two batches each at once, so a few are plenty.
+ */
+const POOL_SIZE = 6;
 
 type Input = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: { host: string | undefined; port: string | undefined } };
 

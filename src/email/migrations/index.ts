@@ -82,18 +82,46 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
       DECLARE
         n INTEGER := coalesce(array_length(p_request, 1), 0);
-        wanted TEXT[]; wanted_period BIGINT[];
+        wanted TEXT[]; wanted_n INTEGER[]; wanted_limit INTEGER[]; wanted_period BIGINT[];
         k_key TEXT[]; k_start BIGINT[]; k_end BIGINT[]; k_count INTEGER[];
         changed TEXT[] := '{}';
         slot INTEGER[] := '{}';
         i INTEGER := 1; j INTEGER; first INTEGER; s INTEGER; ws BIGINT; c INTEGER; ok BOOLEAN; bad INTEGER; wait BIGINT;
+        updated INTEGER;
       BEGIN
         IF n = 0 THEN RETURN; END IF;
-        -- The distinct counters, in key order, each with the period of its (first) entry.
-        SELECT array_agg(d.k ORDER BY d.k), array_agg(d.period ORDER BY d.k) INTO wanted, wanted_period
-          FROM (SELECT DISTINCT ON (x.k) x.k, x.period
-                FROM (SELECT u.caller || E'\\n' || u.address AS k, u.period FROM unnest(p_caller, p_address, p_period) AS u(caller, address, period)) x
-                ORDER BY x.k) d;
+        -- Takes are serialised per caller (locks taken in hash order): counters belong to one caller,
+        -- so two takes never wait on each other's rows and never deadlock, whatever order they update in.
+        PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('email_send_take ' || x, 0) AS h FROM unnest(p_caller) AS x ORDER BY 1) callers;
+        -- The distinct counters in key order, with what the batch asks of each: how many sends, the
+        -- limit and the period (the same for every entry of a counter).
+        SELECT array_agg(d.k ORDER BY d.k), array_agg(d.n ORDER BY d.k), array_agg(d.lim ORDER BY d.k), array_agg(d.period ORDER BY d.k)
+          INTO wanted, wanted_n, wanted_limit, wanted_period
+          FROM (SELECT u.caller || E'\\n' || u.address AS k, count(*)::INTEGER AS n, min(u.lim) AS lim, min(u.period) AS period
+                FROM unnest(p_caller, p_address, p_limit, p_period) AS u(caller, address, lim, period) GROUP BY 1) d;
+        -- The common case in one statement: every counter exists and has room for all the batch asks
+        -- of it, so every request is taken. Otherwise the partial update is rolled back (with its row
+        -- locks) and the requests are taken one by one below.
+        BEGIN
+          UPDATE email_send_counters e SET
+              count = CASE WHEN e.window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)]
+                            AND e.window_end = e.window_start + wanted_period[array_position(wanted, e.key)]
+                           THEN e.count ELSE 0 END + wanted_n[array_position(wanted, e.key)],
+              window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)],
+              window_end = p_now - p_now % wanted_period[array_position(wanted, e.key)] + wanted_period[array_position(wanted, e.key)]
+            WHERE e.key = ANY(wanted)
+              AND CASE WHEN e.window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)]
+                        AND e.window_end = e.window_start + wanted_period[array_position(wanted, e.key)]
+                       THEN e.count ELSE 0 END + wanted_n[array_position(wanted, e.key)] <= wanted_limit[array_position(wanted, e.key)];
+          GET DIAGNOSTICS updated = ROW_COUNT;
+          IF updated = array_length(wanted, 1) THEN
+            RETURN QUERY SELECT DISTINCT r, true, NULL::INTEGER, 0::BIGINT FROM unnest(p_request) AS r;
+            RETURN;
+          END IF;
+          RAISE EXCEPTION 'email_send_take: a counter is missing or full';
+        EXCEPTION WHEN raise_exception THEN
+          NULL;
+        END;
         -- A counter deleted between the two statements (the sweep, a removed caller) is missing from
         -- the lock: then both run again, so no send is ever admitted without being counted.
         LOOP
@@ -109,6 +137,7 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
                   WHERE e.key = ANY(wanted) ORDER BY e.key FOR UPDATE) l;
           EXIT WHEN coalesce(array_length(k_key, 1), 0) = array_length(wanted, 1);
         END LOOP;
+        -- Request by request, in order: a request is taken only if all its counters have room.
         FOR j IN 1 .. n LOOP
           slot[j] := array_position(k_key, p_caller[j] || E'\\n' || p_address[j]);
         END LOOP;
