@@ -99,20 +99,19 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
           INTO wanted, wanted_n, wanted_limit, wanted_period
           FROM (SELECT u.caller || E'\\n' || u.address AS k, count(*)::INTEGER AS n, min(u.lim) AS lim, min(u.period) AS period
                 FROM unnest(p_caller, p_address, p_limit, p_period) AS u(caller, address, lim, period) GROUP BY 1) d;
-        -- The common case in one statement: every counter exists and has room for all the batch asks
-        -- of it, so every request is taken. Otherwise the partial update is rolled back (with its row
-        -- locks) and the requests are taken one by one below.
+        -- The common case in one statement: every counter (created when new) has room for all the
+        -- batch asks of it, so every request is taken. Otherwise what it did is rolled back and the
+        -- requests are taken one by one below.
         BEGIN
-          UPDATE email_send_counters e SET
-              count = CASE WHEN e.window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)]
-                            AND e.window_end = e.window_start + wanted_period[array_position(wanted, e.key)]
-                           THEN e.count ELSE 0 END + wanted_n[array_position(wanted, e.key)],
-              window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)],
-              window_end = p_now - p_now % wanted_period[array_position(wanted, e.key)] + wanted_period[array_position(wanted, e.key)]
-            WHERE e.key = ANY(wanted)
-              AND CASE WHEN e.window_start = p_now - p_now % wanted_period[array_position(wanted, e.key)]
-                        AND e.window_end = e.window_start + wanted_period[array_position(wanted, e.key)]
-                       THEN e.count ELSE 0 END + wanted_n[array_position(wanted, e.key)] <= wanted_limit[array_position(wanted, e.key)];
+          INSERT INTO email_send_counters AS e (key, caller, address, window_start, window_end, count)
+            SELECT w.k, split_part(w.k, E'\\n', 1), substr(w.k, strpos(w.k, E'\\n') + 1), p_now - p_now % w.per, p_now - p_now % w.per + w.per, w.n
+            FROM unnest(wanted, wanted_n, wanted_limit, wanted_period) AS w(k, n, lim, per)
+            WHERE w.n <= w.lim
+            ON CONFLICT (key) DO UPDATE SET
+              count = CASE WHEN e.window_start = EXCLUDED.window_start AND e.window_end = EXCLUDED.window_end THEN e.count ELSE 0 END + EXCLUDED.count,
+              window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end
+            WHERE CASE WHEN e.window_start = EXCLUDED.window_start AND e.window_end = EXCLUDED.window_end THEN e.count ELSE 0 END + EXCLUDED.count
+                  <= wanted_limit[array_position(wanted, e.key)];
           GET DIAGNOSTICS updated = ROW_COUNT;
           IF updated = array_length(wanted, 1) THEN
             RETURN QUERY SELECT DISTINCT r, true, NULL::INTEGER, 0::BIGINT FROM unnest(p_request) AS r;
