@@ -170,3 +170,12 @@ export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry
   for (const row of rows) results[row.taken_request] = { taken: row.taken, refusedEntry: row.refused_entry, retryAfterMs: Number(row.retry_after_ms) };
   return results;
 }
+
+/** email_send_give_back (migration 3): one send back to each counter, in the window of `takenAt`; returns how many. */
+export async function giveBackSends(sql: Sql, entries: readonly TakeEntry[], takenAt: number): Promise<number> {
+  const [row] = await sql<[{ given: number }]>`
+    select email_send_give_back(
+      ${arrayLiteral(entries.map((e) => e.caller))}::text[], ${arrayLiteral(entries.map((e) => e.address))}::text[],
+      ${arrayLiteral(entries.map((e) => e.periodMs))}::bigint[], ${takenAt}::bigint) as given`;
+  return row.given;
+}

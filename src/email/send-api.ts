@@ -20,7 +20,7 @@ import { checkRecipients, type BounceLookup, type DeliveryProblemLimits } from "
 import { EmailError } from "./errors.ts";
 import { messageDataKey, storeMessageData } from "./message-data.ts";
 import type { EmailProvider } from "./providers/provider.ts";
-import { sendRateGate } from "./send-rate.ts";
+import { sendRateGate, type Taken } from "./send-rate.ts";
 import { parseSendRequest } from "./send-request.ts";
 import { suppressionRoutes } from "./suppression-api.ts";
 
@@ -101,7 +101,15 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
   // unauthenticated caller learns nothing about bounces.
   app.use("/send", callerAuthentication({ sql, now, ...(deps.authToken ? { authToken: deps.authToken } : {}) }));
   app.use("*", requestLog(log));
-  const takeSends = sendRateGate(sql);
+  const gate = sendRateGate(sql);
+  const giveBack = async (c: Context, taken: Taken, sent: string[]) => {
+    try {
+      await gate.giveBack(taken, sent);
+    } catch (error) {
+      // Non-fatal: the counts stay one too high until their window ends, which can only refuse more.
+      log.warn("Send counts not given back", { ...requestFields(c), error: (error as Error).message });
+    }
+  };
 
   if (deps.authToken) {
     app.use("/bounces/*", bearerToken(deps.authToken));
@@ -117,11 +125,38 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
       const bytes = await readBodyWithin(c.req.raw, maxBodyBytes);
       if (bytes === undefined) throw new EmailError("InvalidPayload", `request body larger than ${maxBodyBytes} bytes`);
       const request = parseSendRequest(bytes);
-      const { to, cc } = await checkRecipients(lookup, limits, { to: request.to, cc: request.cc }, now());
-      const provider = deps.resolveProvider(request.provider);
-      // Counted after the bounce checks (only what is actually sent) and just before the send.
       const caller = c.var.callerLimits;
-      if (caller) await takeSends(caller, [to, ...cc], now());
+      // The provider is resolved now but its error waits for the bounce checks (the original's order).
+      let provider: EmailProvider | undefined;
+      let providerError: unknown;
+      try {
+        provider = deps.resolveProvider(request.provider);
+      } catch (error) {
+        providerError = error;
+      }
+      // Counted while the bounce checks run, for every recipient asked for; what they drop is given
+      // back before answering, so the counts end as "to and every cc actually sent".
+      const taking = caller && provider ? gate.take(caller, [request.to, ...request.cc], now()).catch((error: unknown) => ({ failed: error })) : undefined;
+      let recipients: { to: string; cc: string[] };
+      try {
+        recipients = await checkRecipients(lookup, limits, { to: request.to, cc: request.cc }, now());
+      } catch (error) {
+        const outcome = await taking;
+        if (outcome && "taken" in outcome) await giveBack(c, outcome.taken, []);
+        throw error;
+      }
+      if (!provider) throw providerError;
+      const { to, cc } = recipients;
+      const outcome = await taking;
+      if (outcome && "failed" in outcome) throw asEmailError(outcome.failed);
+      if (outcome && "refused" in outcome) {
+        // Refused for a recipient that is not sent anyway: count exactly what is sent instead.
+        if (outcome.entry.address === "" || [to, ...cc].includes(outcome.entry.address)) throw outcome.refused;
+        const again = await gate.take(caller!, [to, ...cc], now());
+        if ("refused" in again) throw again.refused;
+      } else if (outcome) {
+        await giveBack(c, outcome.taken, [to, ...cc]);
+      }
       let id: string;
       try {
         id = await provider.send({

@@ -10,12 +10,25 @@
 // (email_send_take), all or nothing per request: a refused request takes nothing from any counter.
 import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
-import { deleteEndedCounters, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
+import { deleteEndedCounters, giveBackSends, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
 import type { CallerLimits, Rate } from "./callers.ts";
 import { EmailError } from "./errors.ts";
 import { tickBatched } from "./tick-batch.ts";
 
-export type SendRateGate = (caller: CallerLimits, recipients: readonly string[], now: number) => Promise<void>;
+/** What a take counted, to give back what is not sent. */
+export interface Taken {
+  entries: TakeEntry[];
+  at: number;
+}
+
+export type TakeOutcome = { taken: Taken } | { refused: EmailError; entry: TakeEntry };
+
+export interface SendRateGate {
+  /** Takes one send from the caller's counter and each recipient's (all or nothing). */
+  take(caller: CallerLimits, recipients: readonly string[], now: number): Promise<TakeOutcome>;
+  /** Gives back what was taken for recipients not in `sent` (and the caller's own when nothing is sent). */
+  giveBack(taken: Taken, sent: readonly string[]): Promise<void>;
+}
 
 /** The counters a send takes from, its caller's first. */
 export function entriesFor(caller: CallerLimits, recipients: readonly string[]): TakeEntry[] {
@@ -46,16 +59,28 @@ export function rateLimitedError(caller: CallerLimits, refused: TakeEntry, retry
 }
 
 export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch?: number } = {}): SendRateGate {
-  const take = tickBatched<{ entries: TakeEntry[]; now: number }, TakeResult>(
+  const take = tickBatched<{ entries: TakeEntry[]; now: number }, TakeResult & { at: number }>(
     // One `now` per batch: the latest, so no send is counted in a window that has already ended.
-    async (items) => await takeSends(sql, items.map((i) => i.entries), Math.max(...items.map((i) => i.now))),
+    async (items) => {
+      const at = Math.max(...items.map((i) => i.now));
+      return (await takeSends(sql, items.map((i) => i.entries), at)).map((r) => ({ ...r, at }));
+    },
     { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
   );
-  return async (caller, recipients, now) => {
-    const entries = entriesFor(caller, recipients);
-    if (entries.length === 0) return;
-    const result = await take({ entries, now });
-    if (!result.taken) throw rateLimitedError(caller, entries[result.refusedEntry ?? 0]!, result.retryAfterMs);
+  return {
+    async take(caller, recipients, now) {
+      const entries = entriesFor(caller, recipients);
+      if (entries.length === 0) return { taken: { entries, at: now } };
+      const result = await take({ entries, now });
+      if (result.taken) return { taken: { entries, at: result.at } };
+      const entry = entries[result.refusedEntry ?? 0]!;
+      return { refused: rateLimitedError(caller, entry, result.retryAfterMs), entry };
+    },
+    async giveBack(taken, sent) {
+      const kept = new Set(sent);
+      const back = taken.entries.filter((e) => (e.address === "" ? kept.size === 0 : !kept.has(e.address)));
+      if (back.length > 0) await giveBackSends(sql, back, taken.at);
+    },
   };
 }
 

@@ -152,6 +152,30 @@ describe("send-rate limits", () => {
     expect(await counters()).toEqual({ "web:a@example.com": 1, "web:b@example.com": 1, "web:c@example.com": 1 });
   });
 
+  test("counted while the bounce checks run: a request they refuse, or a bad provider, leaves every count as it was", async () => {
+    const { app, provider } = clockedApp();
+    const token = await addCaller(db.sql, { name: "web", rate: parseRate("10/day"), recipientRate: parseRate("5/day") }, T0);
+    await insertBounce(db.sql, { email: "gone@example.com", bounceType: 1, bounceSubType: 3, createdAt: T0 - 60_000 });
+    const bounced = await postSend(app, body({ to: "gone@example.com" }), bearer(token));
+    expect([bounced.status, (await json(bounced)).errno]).toEqual([429, 108]);
+    const badProvider = await postSend(app, body({ to: "a@example.com", provider: "wibble" }), bearer(token));
+    expect([badProvider.status, (await json(badProvider)).errno]).toEqual([400, 102]);
+    expect(provider.sent).toEqual([]);
+    expect(await counters()).toEqual({});
+  });
+
+  test("a recipient whose counter is full but whom the bounce checks drop does not refuse the send", async () => {
+    const { app, provider } = clockedApp();
+    const token = await addCaller(db.sql, { name: "web", recipientRate: parseRate("1/day") }, T0);
+    expect((await postSend(app, body({ to: "gone@example.com" }), bearer(token))).status).toBe(200);
+    // Now gone@ bounces and its counter is full: it is dropped from the cc, and the send goes out.
+    await insertBounce(db.sql, { email: "gone@example.com", bounceType: 1, bounceSubType: 3, createdAt: T0 - 60_000 });
+    const response = await postSend(app, body({ to: "a@example.com", cc: ["gone@example.com"] }), bearer(token));
+    expect(response.status).toBe(200);
+    expect(provider.sent[1]).toMatchObject({ to: "a@example.com", cc: [] });
+    expect(await counters()).toEqual({ "web:a@example.com": 1, "web:gone@example.com": 1 });
+  });
+
   test("all or nothing: a request refused for one recipient takes nothing from any counter", async () => {
     const { app, provider } = clockedApp();
     const token = await addCaller(db.sql, { name: "web", rate: parseRate("100/day"), recipientRate: parseRate("1/hour") }, T0);
