@@ -82,7 +82,7 @@ export async function deleteCaller(sql: Sql, name: string): Promise<boolean> {
   const [row] = await sql<[{ deleted: bigint }]>`
     with lock as (select pg_advisory_xact_lock(hashtextextended('email_send_take ' || ${name}::text, 0))),
     gone as (delete from email_callers where name = ${name} and exists (select from lock) returning name),
-    counters as (delete from email_send_counters where caller in (select name from gone))
+    counters as (delete from email_send_counters where key >= ${name + "\n"} and key < ${name + "\u000b"} and exists (select from gone))
     select count(*) as deleted from gone`;
   return row.deleted > 0n;
 }
@@ -107,11 +107,13 @@ export interface CounterRow {
  * recipients, with how many recipients are counted in all.
  */
 export async function fetchOpenCounters(sql: Sql, caller: string, now: number, top: number): Promise<{ own?: CounterRow; recipients: CounterRow[]; recipientCount: number }> {
+  // The caller's counters are the keys from "<caller>\n" up to (not including) "<caller>\v".
   const rows = await sql<{ address: string; window_start: bigint; window_end: bigint; count: number; total: bigint }[]>`
-    select address, window_start, window_end, count, count(*) filter (where address <> '') over () as total
+    select substr(key, ${caller.length + 2}) as address, window_start, window_end, count,
+           count(*) filter (where key <> ${caller + "\n"}) over () as total
     from email_send_counters
-    where caller = ${caller} and window_end > ${now} and count > 0
-    order by address = '' desc, count desc, address
+    where key >= ${caller + "\n"} and key < ${caller + "\u000b"} and window_end > ${now} and count > 0
+    order by key = ${caller + "\n"} desc, count desc, key
     limit ${top + 1}`;
   const toCounter = (r: (typeof rows)[number]): CounterRow => ({ address: r.address, windowStart: Number(r.window_start), windowEnd: Number(r.window_end), count: r.count });
   const own = rows.find((r) => r.address === "");
@@ -127,6 +129,7 @@ export async function deleteEndedCounters(sql: Sql, now: number, batch = 1000): 
   const result = await sql`
     delete from email_send_counters where ctid in (
       select ctid from email_send_counters where window_end <= ${now} limit ${batch} for update skip locked)`;
+  // No index on window_end (it would cost every take a write): this scans, every 10 minutes.
   return result.count;
 }
 

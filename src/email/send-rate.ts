@@ -65,7 +65,7 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
       const at = Math.max(...items.map((i) => i.now));
       return (await takeSends(sql, items.map((i) => i.entries), at)).map((r) => ({ ...r, at }));
     },
-    { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
+    { maxInFlight: Number(process.env.TAKE_INFLIGHT ?? options.maxInFlight ?? 2), maxBatch: options.maxBatch ?? 256 },
   );
   return {
     async take(caller, recipients, now) {

@@ -31,7 +31,7 @@ async function run(...args: string[]) {
 
 const snapshot = async () => ({
   callers: await db.sql`select name, token_hash, previous_hash, rate_limit, rate_period_ms, recipient_limit, recipient_period_ms from email_callers order by name`,
-  counters: await db.sql`select * from email_send_counters order by caller, address`,
+  counters: await db.sql`select * from email_send_counters order by key`,
 });
 
 describe("email-send callers", () => {

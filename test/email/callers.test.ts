@@ -30,7 +30,7 @@ function clockedApp(options: { authToken?: string } = {}) {
 
 const counters = async () =>
   Object.fromEntries(
-    (await db.sql<{ caller: string; address: string; count: number }[]>`select caller, address, count from email_send_counters where count > 0 order by caller, address`).map((r) => [
+    (await db.sql<{ caller: string; address: string; count: number }[]>`select split_part(key, E'\n', 1) as caller, substr(key, strpos(key, E'\n') + 1) as address, count from email_send_counters where count > 0 order by key`).map((r) => [
       `${r.caller}:${r.address}`,
       r.count,
     ]),

@@ -239,7 +239,7 @@ describe("callers and send-rate limits across two email-send processes (issue 11
       const loop = await Promise.all(Array.from({ length: 30 }, (_, i) => sendAs(ports[i % 2]!, perRecipient.out, { to: "victim@example.com" })));
       expect(loop.filter((r) => r.status === 200).length).toBe(3);
       expect(loop.filter((r) => r.status === 429).length).toBe(27);
-      const [row] = await db.sql<{ count: number }[]>`select count from email_send_counters where caller = 'looping' and address = 'victim@example.com'`;
+      const [row] = await db.sql<{ count: number }[]>`select count from email_send_counters where key = ${"looping\nvictim@example.com"}`;
       expect(row!.count).toBe(3);
 
       // Log lines of a request name its caller, on both instances.

@@ -17,7 +17,7 @@ let seed = 7;
 const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
 const countsNow = async () =>
-  new Map((await db.sql<{ caller: string; address: string; count: number }[]>`select caller, address, count from email_send_counters`).map((r) => [`${r.caller}|${r.address}`, r.count]));
+  new Map((await db.sql<{ caller: string; address: string; count: number }[]>`select split_part(key, E'\n', 1) as caller, substr(key, strpos(key, E'\n') + 1) as address, count from email_send_counters`).map((r) => [`${r.caller}|${r.address}`, r.count]));
 
 describe("email_send_take", () => {
   test("8 connections, batches over overlapping counters in any order: no deadlock, counts are exactly what was admitted, and a refusal means full", async () => {

@@ -51,21 +51,16 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         rotated_at BIGINT
       );
 
-      -- Fixed-window send counters shared by every instance: the caller's own row has address '',
-      -- the per-recipient rows the recipient's normalised address. key (caller, newline, address:
-      -- neither can hold a newline) is what email_send_take locks by, in its sort order.
+      -- Fixed-window send counters shared by every instance, one row per counter: key is the caller's
+      -- name, a newline, then '' for the caller's own counter or a recipient's normalised address
+      -- (neither can hold a newline). In byte order ("C"), a caller's counters are one range of the
+      -- primary key, its only index: taking a send writes nothing else.
       CREATE TABLE IF NOT EXISTS email_send_counters (
-        key TEXT PRIMARY KEY,
-        caller TEXT NOT NULL,
-        address TEXT NOT NULL,
+        key TEXT COLLATE "C" PRIMARY KEY,
         window_start BIGINT NOT NULL,
         window_end BIGINT NOT NULL,
         count INTEGER NOT NULL
-      ) WITH (fillfactor = 50);
-      -- Usage reads and caller removal go by caller; the sweep by the window's end. No index holds
-      -- count, and pages keep room, so taking a send is a HOT update (no index writes).
-      CREATE INDEX IF NOT EXISTS email_send_counters_caller_idx ON email_send_counters (caller);
-      CREATE INDEX IF NOT EXISTS email_send_counters_window_end_idx ON email_send_counters (window_end);
+      ) WITH (fillfactor = 70);
 
       -- Takes one send from each counter of each request, all or nothing per request, for a batch of
       -- requests at once. Entries of one request are adjacent (p_request); each names a counter
@@ -103,8 +98,8 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         -- batch asks of it, so every request is taken. Otherwise what it did is rolled back and the
         -- requests are taken one by one below.
         BEGIN
-          INSERT INTO email_send_counters AS e (key, caller, address, window_start, window_end, count)
-            SELECT w.k, split_part(w.k, E'\\n', 1), substr(w.k, strpos(w.k, E'\\n') + 1), p_now - p_now % w.per, p_now - p_now % w.per + w.per, w.n
+          INSERT INTO email_send_counters AS e (key, window_start, window_end, count)
+            SELECT w.k, p_now - p_now % w.per, p_now - p_now % w.per + w.per, w.n
             FROM unnest(wanted, wanted_n, wanted_limit, wanted_period) AS w(k, n, lim, per)
             WHERE w.n <= w.lim
             ON CONFLICT (key) DO UPDATE SET
@@ -124,9 +119,8 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         -- A counter deleted between the two statements (the sweep, a removed caller) is missing from
         -- the lock: then both run again, so no send is ever admitted without being counted.
         LOOP
-          INSERT INTO email_send_counters (key, caller, address, window_start, window_end, count)
-            -- Created in the window open now, so taking from it later changes no indexed column (HOT).
-            SELECT w.k, split_part(w.k, E'\\n', 1), substr(w.k, strpos(w.k, E'\\n') + 1), p_now - p_now % w.period, p_now - p_now % w.period + w.period, 0
+          INSERT INTO email_send_counters (key, window_start, window_end, count)
+            SELECT w.k, p_now - p_now % w.period, p_now - p_now % w.period + w.period, 0
             FROM unnest(wanted, wanted_period) WITH ORDINALITY AS w(k, period, o) ORDER BY w.o
             ON CONFLICT DO NOTHING;
           SELECT array_agg(l.key ORDER BY l.key), array_agg(l.window_start ORDER BY l.key),
