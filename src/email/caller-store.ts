@@ -174,11 +174,11 @@ export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry
   return results;
 }
 
-/** email_send_give_back (migration 3): one send back to each counter, in the window of `takenAt`; returns how many. */
-export async function giveBackSends(sql: Sql, entries: readonly TakeEntry[], takenAt: number): Promise<number> {
+/** email_send_give_back (migration 3): one send back per entry, in the window of its `takenAt`; returns the counters changed. */
+export async function giveBackSends(sql: Sql, entries: readonly (TakeEntry & { takenAt: number })[]): Promise<number> {
   const [row] = await sql<[{ given: number }]>`
     select email_send_give_back(
       ${arrayLiteral(entries.map((e) => e.caller))}::text[], ${arrayLiteral(entries.map((e) => e.address))}::text[],
-      ${arrayLiteral(entries.map((e) => e.periodMs))}::bigint[], ${takenAt}::bigint) as given`;
+      ${arrayLiteral(entries.map((e) => e.periodMs))}::bigint[], ${arrayLiteral(entries.map((e) => e.takenAt))}::bigint[]) as given`;
   return row.given;
 }

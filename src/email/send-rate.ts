@@ -65,7 +65,14 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
       const at = Math.max(...items.map((i) => i.now));
       return (await takeSends(sql, items.map((i) => i.entries), at)).map((r) => ({ ...r, at }));
     },
-    { maxInFlight: Number(process.env.TAKE_INFLIGHT ?? options.maxInFlight ?? 2), maxBatch: options.maxBatch ?? 256 },
+    { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
+  );
+  const giveBack = tickBatched<(TakeEntry & { takenAt: number })[], void>(
+    async (items) => {
+      await giveBackSends(sql, items.flat());
+      return items.map(() => undefined);
+    },
+    { maxInFlight: 1, maxBatch: 256 },
   );
   return {
     async take(caller, recipients, now) {
@@ -79,7 +86,7 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
     async giveBack(taken, sent) {
       const kept = new Set(sent);
       const back = taken.entries.filter((e) => (e.address === "" ? kept.size === 0 : !kept.has(e.address)));
-      if (back.length > 0) await giveBackSends(sql, back, taken.at);
+      if (back.length > 0) await giveBack(back.map((e) => ({ ...e, takenAt: taken.at })));
     },
   };
 }

@@ -168,18 +168,18 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       END
       $fn$;
 
-      -- Gives back what a take counted for sends that did not happen (recipients the bounce checks
-      -- dropped, a request they refused): one from each counter named, in the window of p_taken_at,
-      -- under the same per-caller lock as email_send_take.
-      CREATE OR REPLACE FUNCTION email_send_give_back(p_caller TEXT[], p_address TEXT[], p_period BIGINT[], p_taken_at BIGINT)
+      -- Gives back what takes counted for sends that did not happen (recipients the bounce checks
+      -- dropped, requests they refused): one per entry, from its counter's window at its p_taken_at,
+      -- under the same per-caller locks as email_send_take.
+      CREATE OR REPLACE FUNCTION email_send_give_back(p_caller TEXT[], p_address TEXT[], p_period BIGINT[], p_taken_at BIGINT[])
       RETURNS INTEGER LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
       DECLARE given INTEGER;
       BEGIN
         PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('email_send_take ' || x, 0) AS h FROM unnest(p_caller) AS x ORDER BY 1) callers;
-        UPDATE email_send_counters e SET count = e.count - 1
-          FROM unnest(p_caller, p_address, p_period) AS u(caller, address, period)
-          WHERE e.key = u.caller || E'\\n' || u.address AND e.count > 0
-            AND e.window_start = p_taken_at - p_taken_at % u.period AND e.window_end = e.window_start + u.period;
+        UPDATE email_send_counters e SET count = greatest(e.count - u.n, 0)
+          FROM (SELECT v.caller || E'\\n' || v.address AS k, v.taken_at - v.taken_at % v.period AS ws, v.period, count(*)::INTEGER AS n
+                FROM unnest(p_caller, p_address, p_period, p_taken_at) AS v(caller, address, period, taken_at) GROUP BY 1, 2, 3) u
+          WHERE e.key = u.k AND e.window_start = u.ws AND e.window_end = u.ws + u.period;
         GET DIAGNOSTICS given = ROW_COUNT;
         RETURN given;
       END
