@@ -90,7 +90,7 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('email_send_take ' || x, 0) AS h FROM unnest(p_caller) AS x ORDER BY 1) callers;
         -- The distinct counters in key order, with what the batch asks of each: how many sends, the
         -- limit and the period (the same for every entry of a counter).
-        SELECT array_agg(d.k ORDER BY d.k), array_agg(d.n ORDER BY d.k), array_agg(d.lim ORDER BY d.k), array_agg(d.period ORDER BY d.k)
+        SELECT array_agg(d.k ORDER BY d.k COLLATE "C"), array_agg(d.n ORDER BY d.k COLLATE "C"), array_agg(d.lim ORDER BY d.k COLLATE "C"), array_agg(d.period ORDER BY d.k COLLATE "C")
           INTO wanted, wanted_n, wanted_limit, wanted_period
           FROM (SELECT u.caller || E'\\n' || u.address AS k, count(*)::INTEGER AS n, min(u.lim) AS lim, min(u.period) AS period
                 FROM unnest(p_caller, p_address, p_limit, p_period) AS u(caller, address, lim, period) GROUP BY 1) d;
@@ -176,6 +176,10 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       DECLARE given INTEGER;
       BEGIN
         PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('email_send_take ' || x, 0) AS h FROM unnest(p_caller) AS x ORDER BY 1) callers;
+        -- Row locks in key order, as every take takes them.
+        PERFORM 1 FROM email_send_counters e
+          WHERE e.key = ANY(SELECT v.caller || E'\\n' || v.address FROM unnest(p_caller, p_address) AS v(caller, address))
+          ORDER BY e.key FOR UPDATE;
         UPDATE email_send_counters e SET count = greatest(e.count - u.n, 0)
           FROM (SELECT v.caller || E'\\n' || v.address AS k, v.taken_at - v.taken_at % v.period AS ws, v.period, count(*)::INTEGER AS n
                 FROM unnest(p_caller, p_address, p_period, p_taken_at) AS v(caller, address, period, taken_at) GROUP BY 1, 2, 3) u
