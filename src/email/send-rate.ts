@@ -6,8 +6,10 @@
 // over GCRA or a sliding log because the count is an integer compared with N (no rounding of N/period),
 // one row per counter, a Retry-After that is the window's end, and usage that reads as "k of N".
 //
-// The checks of the requests of one event-loop tick go to the database as one statement
-// (email_send_take), all or nothing per request: a refused request takes nothing from any counter.
+// The checks of the requests of one event-loop tick go to the database together (takeSends: one upsert
+// when everything fits, else email_send_take request by request), all or nothing per request: a refused
+// request takes nothing from any counter. /send takes while its bounce checks run and gives back what
+// they drop (giveBack, also batched), so the check adds no round trip to a request's path.
 import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
 import { deleteEndedCounters, giveBackSends, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";

@@ -63,10 +63,12 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
       ) WITH (fillfactor = 70);
 
       -- Takes one send from each counter of each request, all or nothing per request, for a batch of
-      -- requests at once. Entries of one request are adjacent (p_request); each names a counter
-      -- (p_caller, p_address) with its limit per fixed window of p_period ms. Rows are created and then
-      -- locked in key order, so concurrent batches never deadlock and every instance counts against
-      -- the same rows. Returns one row per request with entries: taken, or the first refusing entry
+      -- requests at once (the client first tries one plain upsert for the whole batch; this is the
+      -- path for a batch in which some counter lacks room). Entries of one request are adjacent
+      -- (p_request); each names a counter (p_caller, p_address) with its limit per fixed window of
+      -- p_period ms. Under a per-caller advisory lock, rows are created and locked in key order, as
+      -- every other statement on these rows does, so instances never deadlock. Returns one row per
+      -- request with entries: taken, or the first refusing entry
       -- (0-based within the request) and the ms until every refusing window has ended.
       CREATE OR REPLACE FUNCTION email_send_take(
         p_request INTEGER[], p_caller TEXT[], p_address TEXT[], p_limit INTEGER[], p_period BIGINT[], p_now BIGINT
