@@ -74,6 +74,30 @@ describe("tokens", () => {
     expect(requestLines.map((l) => l.fields.caller)).toEqual(["web", "web", "api", "api", "default", "default"]);
   });
 
+  test("hostile bearer tokens (huge, injection in the name part, odd bytes) are a clean 401, and nothing is written", async () => {
+    const { app, provider } = clockedApp({ authToken: OPERATOR });
+    const token = await addCaller(db.sql, { name: "web" }, T0);
+    const before = await db.sql`select * from email_callers order by name`;
+    const tokens = [
+      "x".repeat(100_000),
+      `web'; delete from email_callers; --.${token.slice(4)}`,
+      `web.${"A".repeat(50_000)}`,
+      `${"a".repeat(40)}.${token.slice(4)}`,
+      `.${token.slice(4)}`,
+      "web.",
+      "%00web.abc",
+      `WEB.${token.slice(4)}`,
+    ];
+    for (const t of tokens) {
+      const response = await postSend(app, body(), bearer(t));
+      expect(response.status).toBe(401);
+      expect((await json(response)).message).toBe("Missing or invalid bearer token");
+    }
+    expect(provider.sent).toEqual([]);
+    expect(await db.sql`select * from email_callers order by name`).toEqual(before);
+    expect(await counters()).toEqual({});
+  });
+
   test("no caller and no operator token: /send stays open (today's behaviour), and nothing is counted", async () => {
     const { app, provider } = clockedApp();
     expect((await postSend(app, body())).status).toBe(200);
@@ -119,7 +143,7 @@ describe("tokens", () => {
 
 describe("send-rate limits", () => {
   test("a caller's rate: N per window, then 429 errno 112 with the limit, Retry-After to the window's end", async () => {
-    const { app, clock, provider, metrics } = clockedApp();
+    const { app, clock, provider, metrics, captured } = clockedApp();
     const token = await addCaller(db.sql, { name: "web", rate: parseRate("3/minute") }, T0);
     for (let i = 0; i < 3; i++) expect((await postSend(app, body({ to: `u${i}@example.com` }), bearer(token))).status).toBe(200);
     clock.now = T0 + 10_500; // 19.5 s left in the minute
@@ -131,6 +155,7 @@ describe("send-rate limits", () => {
     );
     expect(provider.sent.length).toBe(3);
     expect(metrics.count("send.rate_limited", { caller: "web" })).toBe(1);
+    expect(captured.lines.find((l) => l.msg === "Request errored")!.fields).toMatchObject({ caller: "web", code: 429, errno: 112 });
     expect(metrics.count("send.sent", { provider: "mock", caller: "web" })).toBe(3);
     // The next window starts from zero.
     clock.now = T0 + 30_000;
