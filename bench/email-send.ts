@@ -4,12 +4,17 @@
 // process. Baseline, same run, same load generator: bare Hono on Bun validating the same bodies with
 // zod and doing nothing else.
 // Targets (issue 5): ≥ 40% of the baseline's requests/s and p99 < 20 ms on a 2-core machine.
+// Callers (issue 11): the same run with two callers whose limits (per caller and per recipient) are
+// high enough never to refuse, requests alternating between their tokens (C), against the run without
+// callers or limits (A), with the two callers but no limits (B), and with caller limits only (D);
+// alternated for BENCH_CALLER_ROUNDS rounds (default 2) so drift on a shared machine hits all. Target: C ≥ 90%.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { createSql, type Sql } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
+import { addCaller, parseRate } from "../src/email/callers.ts";
 import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts";
 import { freePort, startCluster } from "../test/support/pg-cluster.ts";
 
@@ -98,8 +103,8 @@ async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return text.trim();
 }
 
-async function load(url: string, bodiesFile: string): Promise<LoadResult> {
-  const child = Bun.spawn([process.execPath, join(root, "bench/support/http-load.ts"), url, String(CONCURRENCY), String(REQUESTS), String(WARMUP), bodiesFile], {
+async function load(url: string, bodiesFile: string, tokensFile?: string): Promise<LoadResult> {
+  const child = Bun.spawn([process.execPath, join(root, "bench/support/http-load.ts"), url, String(CONCURRENCY), String(REQUESTS), String(WARMUP), bodiesFile, ...(tokensFile ? [tokensFile] : [])], {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -125,7 +130,7 @@ async function baseline(bodiesFile: string): Promise<LoadResult & { rss: number 
   }
 }
 
-async function emailSend(databaseUrl: string, bodiesFile: string): Promise<LoadResult & { rss: number; exitCode: number }> {
+async function emailSend(databaseUrl: string, bodiesFile: string, tokensFile?: string): Promise<LoadResult & { rss: number; exitCode: number }> {
   const logFile = join(work, "email-send.log");
   writeFileSync(logFile, "");
   // A port chosen here (rather than 0) so the server can log at any level; ready = /__lbheartbeat__ answers.
@@ -141,7 +146,7 @@ async function emailSend(databaseUrl: string, bodiesFile: string): Promise<LoadR
       if (waited > 20_000 || child.exitCode !== null) throw new Error(`email-send did not start: ${readFileSync(logFile, "utf8")}`);
       await Bun.sleep(50);
     }
-    const result = await load(`http://127.0.0.1:${port}/send`, bodiesFile);
+    const result = await load(`http://127.0.0.1:${port}/send`, bodiesFile, tokensFile);
     const rss = peakRssMiBOf(child.pid);
     child.kill("SIGTERM");
     return { ...result, rss, exitCode: await child.exited };
@@ -183,6 +188,43 @@ try {
   const email = await emailSend(databaseUrl, bodiesFile);
   const ratio = email.rps / base.rps;
 
+  // Callers: the run without callers (A, the one above first), with two callers and no limits (B),
+  // and with two callers whose limits are never reached (C), alternated for BENCH_CALLER_ROUNDS rounds
+  // so that drift on a shared machine hits all three.
+  const rounds = Number(process.env.BENCH_CALLER_ROUNDS ?? 2);
+  const tokensFile = join(work, "tokens.json");
+  const callerSql = createSql(databaseUrl, { max: 1 });
+  const high = parseRate("1000000000/day");
+  const withoutCallers: (LoadResult & { rss: number; exitCode: number })[] = [email];
+  const callersOnly: (LoadResult & { rss: number; exitCode: number })[] = [];
+  const withCallers: (LoadResult & { rss: number; exitCode: number })[] = [];
+  const callerRateOnly: (LoadResult & { rss: number; exitCode: number })[] = [];
+  const countedRows: number[] = [];
+  const addCallers = async (limited: "both" | "rate" | "none") => {
+    await callerSql`truncate email_callers, email_send_counters`;
+    const limits = limited === "both" ? { rate: high, recipientRate: high } : limited === "rate" ? { rate: high } : {};
+    const tokens = [await addCaller(callerSql, { name: "web", ...limits }, Date.now()), await addCaller(callerSql, { name: "api", ...limits }, Date.now())];
+    writeFileSync(tokensFile, JSON.stringify(tokens));
+  };
+  for (let round = 0; round < rounds; round++) {
+    await addCallers("both");
+    withCallers.push(await emailSend(databaseUrl, bodiesFile, tokensFile));
+    // The limits were really counted: one row per caller plus one per recipient sent to.
+    const [counted] = await callerSql<{ rows: bigint }[]>`select count(*) as rows from email_send_counters where count > 0`;
+    countedRows.push(Number(counted!.rows));
+    await addCallers("none");
+    callersOnly.push(await emailSend(databaseUrl, bodiesFile, tokensFile));
+    await addCallers("rate");
+    callerRateOnly.push(await emailSend(databaseUrl, bodiesFile, tokensFile));
+    await callerSql`truncate email_callers, email_send_counters`;
+    if (round < rounds - 1) withoutCallers.push(await emailSend(databaseUrl, bodiesFile));
+  }
+  await callerSql.end();
+  const mean = (runs: LoadResult[]) => runs.reduce((n, r) => n + r.rps, 0) / runs.length;
+  const callersRatio = mean(withCallers) / mean(withoutCallers);
+  const limitsRatio = mean(withCallers) / mean(callersOnly);
+  const rateOnlyRatio = mean(callerRateOnly) / mean(callersOnly);
+
   console.log(`email-send benchmark`);
   console.log(`  workload     POST /send, ${REQUESTS} requests (+${WARMUP} warm-up) over ${ADDRESSES} distinct addresses, ${CONCURRENCY} keep-alive connections, ~${bodyBytes} B bodies`);
   console.log(`  data         ${seeded.rows} email_bounces rows (0-20 per address, mostly > 1 year old); ${seeded.blocked} addresses with a recent problem`);
@@ -192,9 +234,22 @@ try {
   console.log(`  email-send   ${email.rps.toFixed(0)} requests/s, p50 ${email.p50.toFixed(2)} ms, p99 ${email.p99.toFixed(2)} ms, peak RSS ${email.rss.toFixed(0)} MiB, statuses ${JSON.stringify(email.statuses)}`);
   console.log(`  baseline     bare Hono + zod on Bun: ${base.rps.toFixed(0)} requests/s, p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(2)} ms, peak RSS ${base.rss.toFixed(0)} MiB`);
   console.log(`  ratio        ${(ratio * 100).toFixed(0)}% of baseline (target ≥ 40%), p99 ${email.p99.toFixed(1)} ms (target < 20 ms)`);
-  const expected429 = email.statuses["429"] ?? 0;
-  if (email.exitCode !== 0 || (email.statuses["200"] ?? 0) + expected429 !== REQUESTS || expected429 === 0) {
-    console.error(`unexpected outcome: exit ${email.exitCode}, statuses ${JSON.stringify(email.statuses)}`);
+  const runLine = (r: LoadResult) => `${r.rps.toFixed(0)} requests/s (p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, statuses ${JSON.stringify(r.statuses)})`;
+  console.log(`  callers      A no callers, no limits: ${withoutCallers.map(runLine).join("; ")}`);
+  console.log(`               B two callers (web, api), tokens alternating, no limits: ${callersOnly.map(runLine).join("; ")}`);
+  console.log(`               C as B, with 1000000000/day per caller and per recipient: ${withCallers.map(runLine).join("; ")}`);
+  console.log(`               D as B, with 1000000000/day per caller only: ${callerRateOnly.map(runLine).join("; ")}`);
+  console.log(`               counter rows after each run with callers: ${countedRows.join(", ")}`);
+  console.log(`  callers ratio C/A ${(callersRatio * 100).toFixed(1)}% (limits and caller tokens vs neither), C/B ${(limitsRatio * 100).toFixed(1)}% (limits alone), D/B ${(rateOnlyRatio * 100).toFixed(1)}% (caller limits alone), D/A ${((mean(callerRateOnly) / mean(withoutCallers)) * 100).toFixed(1)}%; means of ${rounds} runs each; target ≥ 90%`);
+  for (const run of [...withoutCallers, ...callersOnly, ...withCallers, ...callerRateOnly]) {
+    const expected429 = run.statuses["429"] ?? 0;
+    if (run.exitCode !== 0 || (run.statuses["200"] ?? 0) + expected429 !== REQUESTS || expected429 === 0) {
+      console.error(`unexpected outcome: exit ${run.exitCode}, statuses ${JSON.stringify(run.statuses)}`);
+      process.exitCode = 1;
+    }
+  }
+  if (countedRows.some((rows) => rows < 2)) {
+    console.error(`the runs with callers counted nothing: ${countedRows.join(", ")} counter rows`);
     process.exitCode = 1;
   }
 } finally {

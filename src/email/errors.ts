@@ -14,7 +14,8 @@ export type EmailErrorKind =
   | "HardBounce" // 429 / 108
   | "InvalidEnv" // 500 / 109
   | "InvalidLogLevel" // 500 / 110
-  | "InvalidLogFormat"; // 500 / 111
+  | "InvalidLogFormat" // 500 / 111
+  | "SendRateLimited"; // 429 / 112: a caller's send-rate limit (not a bounce: 106-108 stay the bounce answers)
 
 const TABLE: Record<EmailErrorKind, { status: number; errno: number; prefix?: string; fixed?: string }> = {
   Internal: { status: 500, errno: 100 },
@@ -29,6 +30,7 @@ const TABLE: Record<EmailErrorKind, { status: number; errno: number; prefix?: st
   InvalidEnv: { status: 500, errno: 109, prefix: "Invalid environment: " },
   InvalidLogLevel: { status: 500, errno: 110, prefix: "Invalid log level: " },
   InvalidLogFormat: { status: 500, errno: 111, prefix: "Invalid log format: " },
+  SendRateLimited: { status: 429, errno: 112, prefix: "Send-rate limit violated: " },
 };
 
 export class EmailError extends Error {
@@ -41,13 +43,17 @@ export class EmailError extends Error {
     detail = "",
     /** Extra response fields (the 429 kinds: address, problem, time). */
     readonly extra: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    /** `headers`: response headers (Retry-After of a rate refusal). */
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     const row = TABLE[kind];
-    super(row.fixed ?? `${row.prefix ?? ""}${detail}`, options);
+    super(row.fixed ?? `${row.prefix ?? ""}${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = row.status;
     this.errno = row.errno;
+    if (options?.headers) this.headers = options.headers;
   }
+
+  readonly headers?: Record<string, string>;
 
   /** The JSON body, keys in the original's order: code, error, errno, message, then extras sorted. */
   toJSON(): Record<string, unknown> {

@@ -13,11 +13,14 @@ import { HttpError, type HttpProblem } from "../http/problem.ts";
 import { requestFields, requestLog } from "../http/request-log.ts";
 import type { ServerEnv } from "../http/serve.ts";
 import { coalescedBounceLookup } from "./bounce-lookup.ts";
+import { callerAuthentication } from "./caller-auth.ts";
+import { callersRoutes } from "./callers-api.ts";
 import { fetchBouncesFor } from "./bounce-store.ts";
 import { checkRecipients, type BounceLookup, type DeliveryProblemLimits } from "./delivery-problems.ts";
 import { EmailError } from "./errors.ts";
 import { messageDataKey, storeMessageData } from "./message-data.ts";
 import type { EmailProvider } from "./providers/provider.ts";
+import { sendRateGate, type Taken } from "./send-rate.ts";
 import { parseSendRequest } from "./send-request.ts";
 import { suppressionRoutes } from "./suppression-api.ts";
 
@@ -33,7 +36,10 @@ export interface EmailAppDeps {
   hmacKey: string;
   messageDataTtlMs: number;
   version: VersionInfo;
-  /** When set, /send needs it as a bearer token and the /bounces routes exist. */
+  /**
+   * The operator token: when set, /send accepts it (as the caller `default`) and the /bounces and
+   * /callers routes exist behind it. With callers defined (email_callers), /send needs a token either way.
+   */
   authToken?: string;
   metrics?: Metrics;
   now?: () => number;
@@ -57,6 +63,9 @@ function isJson(c: Context): boolean {
   const semicolon = type.indexOf(";");
   return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() === "application/json";
 }
+
+/** StatsD tag of the request's caller (none while /send is open). */
+const callerTag = (c: Context): Record<string, string> | undefined => (c.var.caller !== undefined ? { caller: c.var.caller } : undefined);
 
 export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }> {
   const { sql, log, limits } = deps;
@@ -88,12 +97,25 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
   });
   app.onError(funnel.onError);
   app.notFound(funnel.notFound);
+  // Before the request log, so that its lines name the caller; before the body is read, so that an
+  // unauthenticated caller learns nothing about bounces.
+  app.use("/send", callerAuthentication({ sql, now, ...(deps.authToken ? { authToken: deps.authToken } : {}) }));
   app.use("*", requestLog(log));
+  const gate = sendRateGate(sql);
+  const giveBack = async (c: Context, taken: Taken, sent: string[]) => {
+    try {
+      await gate.giveBack(taken, sent);
+    } catch (error) {
+      // Non-fatal: the counts stay one too high until their window ends, which can only refuse more.
+      log.warn("Send counts not given back", { ...requestFields(c), error: (error as Error).message });
+    }
+  };
 
   if (deps.authToken) {
-    app.use("/send", bearerToken(deps.authToken));
     app.use("/bounces/*", bearerToken(deps.authToken));
+    app.use("/callers/*", bearerToken(deps.authToken));
     app.route("/", suppressionRoutes({ sql, log, limits, now }));
+    app.route("/", callersRoutes({ sql, log, now }));
   }
 
   app.post("/send", async (c) => {
@@ -103,8 +125,38 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
       const bytes = await readBodyWithin(c.req.raw, maxBodyBytes);
       if (bytes === undefined) throw new EmailError("InvalidPayload", `request body larger than ${maxBodyBytes} bytes`);
       const request = parseSendRequest(bytes);
-      const { to, cc } = await checkRecipients(lookup, limits, { to: request.to, cc: request.cc }, now());
-      const provider = deps.resolveProvider(request.provider);
+      const caller = c.var.callerLimits;
+      // The provider is resolved now but its error waits for the bounce checks (the original's order).
+      let provider: EmailProvider | undefined;
+      let providerError: unknown;
+      try {
+        provider = deps.resolveProvider(request.provider);
+      } catch (error) {
+        providerError = error;
+      }
+      // Counted while the bounce checks run, for every recipient asked for; what they drop is given
+      // back before answering, so the counts end as "to and every cc actually sent".
+      const taking = caller && provider ? gate.take(caller, [request.to, ...request.cc], now()).catch((error: unknown) => ({ failed: error })) : undefined;
+      let recipients: { to: string; cc: string[] };
+      try {
+        recipients = await checkRecipients(lookup, limits, { to: request.to, cc: request.cc }, now());
+      } catch (error) {
+        const outcome = await taking;
+        if (outcome && "taken" in outcome) await giveBack(c, outcome.taken, []);
+        throw error;
+      }
+      if (!provider) throw providerError;
+      const { to, cc } = recipients;
+      const outcome = await taking;
+      if (outcome && "failed" in outcome) throw asEmailError(outcome.failed);
+      if (outcome && "refused" in outcome) {
+        // Refused for a recipient that is not sent anyway: count exactly what is sent instead.
+        if (outcome.entry.address === "" || [to, ...cc].includes(outcome.entry.address)) throw outcome.refused;
+        const again = await gate.take(caller!, [to, ...cc], now());
+        if ("refused" in again) throw again.refused;
+      } else if (outcome) {
+        await giveBack(c, outcome.taken, [to, ...cc]);
+      }
       let id: string;
       try {
         id = await provider.send({
@@ -126,11 +178,12 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
           log.error("Message data not stored", { ...requestFields(c), provider: provider.name, error: (error as Error).message });
         }
       }
-      metrics.incr("send.sent", 1, { provider: provider.name });
+      metrics.incr("send.sent", 1, { provider: provider.name, ...callerTag(c) });
       return c.json({ messageId: `${provider.name}:${id}` });
     } catch (error) {
       const status = error instanceof EmailError ? error.status : 500;
-      metrics.incr(status === 429 ? "send.refused" : status < 500 ? "send.invalid" : "send.failed");
+      const rateLimited = error instanceof EmailError && error.kind === "SendRateLimited";
+      metrics.incr(rateLimited ? "send.rate_limited" : status === 429 ? "send.refused" : status < 500 ? "send.invalid" : "send.failed", 1, callerTag(c));
       throw error;
     }
   });

@@ -10,10 +10,14 @@ import type { ProviderClients } from "./providers/clients.ts";
 import { buildProviderTable, resolveProvider } from "./providers/registry.ts";
 import { createEmailApp } from "./send-api.ts";
 import { untilAborted } from "../core/abort.ts";
+import { startSendCounterSweep } from "./send-rate.ts";
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-/** Connections of the service: bounce lookups are coalesced, so a few are plenty. */
-const POOL_SIZE = 4;
+/**
+ * Connections of the service: the three per-tick batched statements of /send (caller lookup, bounce
+ * lookup, send counters) run at most two batches each at once, so a few are plenty.
+ */
+const POOL_SIZE = 6;
 
 type Input = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: { host: string | undefined; port: string | undefined } };
 
@@ -48,11 +52,13 @@ export async function runEmailSend(ctx: ToolContext<EmailSendSettings> & { resou
   const server = serve(app, { port: settings.port, hostname: settings.host });
   log.info("Listening", { host: settings.host, port: server.port, providers: [...table.keys()] });
   const sweep = startMessageDataSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
+  const counterSweep = startSendCounterSweep({ sql, log, intervalMs: SWEEP_INTERVAL_MS });
   try {
     await untilAborted(ctx.signal);
     await stopGracefully(server, ctx.abandon);
     log.info("Stopped");
   } finally {
     sweep.stop();
+    counterSweep.stop();
   }
 }

@@ -11,7 +11,7 @@ export interface ErrorFunnelOptions {
 }
 
 export function problemResponse(problem: HttpProblem): Response {
-  return new Response(JSON.stringify(problem.toJSON()), { status: problem.status, headers: { "content-type": "application/json" } });
+  return new Response(JSON.stringify(problem.toJSON()), { status: problem.status, headers: { ...problem.headers, "content-type": "application/json" } });
 }
 
 export function errorFunnel(options: ErrorFunnelOptions): { onError: ErrorHandler; notFound: NotFoundHandler } {

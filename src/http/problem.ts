@@ -5,6 +5,8 @@ import { reasonPhrase } from "./reason-phrase.ts";
 export interface HttpProblem {
   readonly status: number;
   readonly message: string;
+  /** Extra response headers (e.g. Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
   toJSON(): Record<string, unknown>;
 }
 

@@ -8,6 +8,13 @@ import { reasonPhrase } from "./reason-phrase.ts";
 
 const INFO = 3; // consola's level number for info
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Who is calling, once authenticated: every log line of the request names it. */
+    caller: string;
+  }
+}
+
 export interface RequestLogOptions {
   /** Query parameters whose values are never logged. */
   redactQuery?: readonly string[];
@@ -41,6 +48,7 @@ export function requestFields(c: Context<{ Bindings: ServerEnv }>, options: Requ
     remoteAddressChain: c.req.header("x-forwarded-for") ?? c.env?.peer?.(),
     path: options.redactQuery?.length ? redact(path, options.redactQuery) : path,
     method: c.req.method,
+    ...(c.var.caller !== undefined ? { caller: c.var.caller } : {}),
   };
 }
 

@@ -53,9 +53,23 @@ function canonicalOptions(rawArgs: readonly string[], args: ArgsDef): string[] {
   return out;
 }
 
+/** An option that takes a value, given twice, is ambiguous (`--rate 1/day --rate 2/day`): a UsageError. */
+function refuseRepeatedValues(canonical: readonly string[], args: ArgsDef): void {
+  const seen = new Set<string>();
+  for (const arg of canonical) {
+    if (arg === "--") break;
+    const name = /^--?([^=]+)/.exec(arg)?.[1];
+    const def = name === undefined ? undefined : args[name];
+    if (!def || def.type !== "string") continue;
+    if (seen.has(name!)) throw new UsageError(`--${name} given twice`);
+    seen.add(name!);
+  }
+}
+
 /** Parses the command line into typed flags; a bad command line is a UsageError. */
 export function parseFlags<A extends ArgsDef>(args: A, rawArgs: readonly string[]): { flags: FlagValues<A>; extra: string[] } {
   const canonical = canonicalOptions(rawArgs, args);
+  refuseRepeatedValues(canonical, args);
   let parsed: ParsedArgs<A>;
   try {
     parsed = parseArgs(canonical, args) as ParsedArgs<A>;

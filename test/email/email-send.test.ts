@@ -145,7 +145,7 @@ describe("the compiled email-send binary", () => {
     expect(await new Response(refused.stderr).text()).toContain("email schema not found: missing table(s) email_bounces, email_message_data");
     const migrate = Bun.spawn([tool, "migrate"], { env: baseEnv(empty.url), stdout: "pipe", stderr: "pipe" });
     expect(await migrate.exited).toBe(0);
-    expect(await new Response(migrate.stdout).text()).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key\n");
+    expect(await new Response(migrate.stdout).text()).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key, 3_callers_and_send_counters\n");
   });
 
   test("sends, refuses, promotes a cc, and finishes an in-flight request on SIGTERM before exiting 0", async () => {
@@ -192,6 +192,90 @@ describe("the compiled email-send binary", () => {
       expect(server.lines.filter((l) => l.Fields.msg === "Request finished").map((l) => l.Fields.status_code)).toEqual([200, 429, 200, 200]);
     } finally {
       if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    }
+  });
+});
+
+/** `email-send callers ...` through the binary: exit code and stdout. */
+async function callers(databaseUrl: string, ...args: string[]) {
+  const child = Bun.spawn([tool, "callers", ...args], { env: baseEnv(databaseUrl), stdout: "pipe", stderr: "pipe" });
+  const code = await child.exited;
+  return { code, out: (await new Response(child.stdout).text()).trim(), err: await new Response(child.stderr).text() };
+}
+
+const sendAs = (port: number, token: string, body: Record<string, unknown>) =>
+  fetch(`http://127.0.0.1:${port}/send`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ subject: "s", body: { text: "t" }, ...body }),
+  });
+
+describe("callers and send-rate limits across two email-send processes (issue 11)", () => {
+  test("one shared limit, exactly, under concurrent load on both; Retry-After to the window's end; lines name the caller", async () => {
+    const shared = await callers(db.url, "add", "shared", "--rate", "40/day");
+    expect(shared.code).toBe(0);
+    const perRecipient = await callers(db.url, "add", "looping", "--recipient-rate", "3/day");
+    expect(perRecipient.code).toBe(0);
+    const [a, b] = await Promise.all([start(baseEnv(db.url)), start(baseEnv(db.url))]);
+    try {
+      const ports = [a!.port, b!.port];
+      // 200 sends at once, alternating between the two instances, to distinct addresses.
+      const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => sendAs(ports[i % 2]!, shared.out, { to: `load${i}@example.com` })));
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200).length).toBe(40);
+      expect(statuses.filter((s) => s === 429).length).toBe(160);
+      const admittedBy = [0, 1].map((k) => statuses.filter((s, i) => s === 200 && i % 2 === k).length);
+      expect(admittedBy[0]! + admittedBy[1]!).toBe(40);
+      const refused = responses.find((r) => r.status === 429)!;
+      const problem = (await refused.json()) as Record<string, unknown>;
+      expect(problem).toMatchObject({ code: 429, errno: 112, message: "Send-rate limit violated: caller shared may send 40 messages per day", limit: 40, period: "day" });
+      const untilMidnight = Math.ceil((Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000);
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      expect(problem.retryAfter).toBe(retryAfter);
+      expect(Math.abs(retryAfter - untilMidnight)).toBeLessThanOrEqual(5);
+      for (const r of responses) if (!r.bodyUsed) await r.arrayBuffer();
+
+      // One address mailed in a loop through both instances: 3 a day, however many instances.
+      const loop = await Promise.all(Array.from({ length: 30 }, (_, i) => sendAs(ports[i % 2]!, perRecipient.out, { to: "victim@example.com" })));
+      expect(loop.filter((r) => r.status === 200).length).toBe(3);
+      expect(loop.filter((r) => r.status === 429).length).toBe(27);
+      const [row] = await db.sql<{ count: number }[]>`select count from email_send_counters where key = ${"looping\nvictim@example.com"}`;
+      expect(row!.count).toBe(3);
+
+      // Log lines of a request name its caller, on both instances.
+      for (const server of [a!, b!]) {
+        const finished = server.lines.filter((l) => l.Fields.msg === "Request finished");
+        expect(finished.length).toBeGreaterThan(0);
+        expect(finished.every((l) => l.Fields.caller === "shared" || l.Fields.caller === "looping")).toBe(true);
+      }
+    } finally {
+      for (const server of [a!, b!]) server.child.kill("SIGTERM");
+      expect(await a!.exited).toBe(0);
+      expect(await b!.exited).toBe(0);
+    }
+  });
+
+  test("rotation and removal take effect at once on a running server", async () => {
+    const added = await callers(db.url, "add", "rotating");
+    const server = await start(baseEnv(db.url));
+    try {
+      expect((await sendAs(server.port, added.out, { to: "x@example.com" })).status).toBe(200);
+      const rotated = await callers(db.url, "rotate", "rotating");
+      expect(rotated.code).toBe(0);
+      expect((await sendAs(server.port, rotated.out, { to: "x@example.com" })).status).toBe(200);
+      expect((await sendAs(server.port, added.out, { to: "x@example.com" })).status).toBe(200); // in its grace period
+      const removed = await callers(db.url, "remove", "rotating");
+      expect(removed.code).toBe(0);
+      for (const token of [rotated.out, added.out]) {
+        const response = await sendAs(server.port, token, { to: "x@example.com" });
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({ code: 401, error: "Unauthorized", errno: 999, message: "Missing or invalid bearer token" });
+      }
+      const hostile = await callers(db.url, "add", "x'); delete from email_callers; --");
+      expect([hostile.code, hostile.out]).toEqual([2, ""]);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
     }
   });
 });

@@ -23,7 +23,7 @@ export interface EmailTestDb {
 export async function createEmailTestDb(): Promise<EmailTestDb> {
   const { url, sql } = await createTestDatabase();
   await migrate(sql, EMAIL_DOMAIN, EMAIL_MIGRATIONS);
-  return { url, sql, reset: async () => void (await sql`truncate email_bounces, email_message_data`) };
+  return { url, sql, reset: async () => void (await sql`truncate email_bounces, email_message_data, email_callers, email_send_counters`) };
 }
 
 export interface AgedRecord {

@@ -2,7 +2,7 @@
 // serve` (the webhook server, serve-events.ts) do with the context the tool runtime built for them.
 import type { ToolContext } from "../../runtime/tool-spec.ts";
 import { maskedQueuesSettings, type EventsToolSettings, type QueuesToolSettings } from "../queues-config.ts";
-import { checkEmailSchema } from "../schema-check.ts";
+import { checkEmailSchema, EMAIL_TABLES } from "../schema-check.ts";
 import { sqsOutgoingQueue } from "./outgoing-queue.ts";
 import { checkQueuesSchema } from "./problem-records.ts";
 import { runEmailQueues, type QueueCounts } from "./run-queues.ts";
@@ -16,7 +16,7 @@ function logStartup(ctx: ToolContext<QueuesToolSettings | EventsToolSettings>): 
 
 /** Both commands need the email schema with email-queues' own migration applied. */
 export async function checkQueuesToolSchema(sql: Sql): Promise<void> {
-  await checkEmailSchema(sql);
+  await checkEmailSchema(sql, EMAIL_TABLES);
   await checkQueuesSchema(sql);
 }
 
