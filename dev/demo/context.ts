@@ -1,5 +1,5 @@
 // What a demo step works with: the running stack's state, clients for email-send and the inspection
-// API, the stack's database (through the repository and bounce store the tools use), the stack's SQS
+// API, the stack's database (and the tokenserver repository the tools use), the stack's SQS
 // queues, a way to put an account event on the queue and a way to run a tool once.
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Sql } from "../../src/db/client.ts";

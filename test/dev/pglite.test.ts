@@ -47,7 +47,6 @@ describe("the dev stack on PGlite", () => {
       const report: string[] = [];
       const results = await runSteps(ctx, demoSteps(), { capabilities: stack.state.database.capabilities, report: (l) => report.push(l) });
       const notPassed = report.filter((line) => !line.startsWith("PASS"));
-      if (notPassed.length !== 1) console.log(report.join("\n"));
       expect(notPassed.length).toBe(1);
       expect(notPassed[0]).toMatch(/^SKIP .*two purge-old-records at once.*needs exclusive-advisory-locks, which this database lacks/);
       expect(results.length).toBe(13);
