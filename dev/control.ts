@@ -3,10 +3,14 @@
 //   GET /state             the stack's state (as in the state file)
 //   GET /smtp/messages     messages the SMTP sink accepted, oldest first
 //   GET /storage/requests  requests the storage node answered, oldest first
+//   GET /ses/messages      messages the SES stand-in accepted (with the MessageId it gave), oldest first
+//   GET /rp/sets           relying party → the SETs it received (verified or why not), oldest first
 export interface ControlSources {
   state(): unknown;
   smtpMessages(): unknown[];
   storageRequests(): unknown[];
+  sesMessages(): unknown[];
+  relyingPartySets(): Record<string, unknown[]>;
 }
 
 export interface StackControl {
@@ -19,6 +23,8 @@ export function startControl(sources: ControlSources): StackControl {
     "/state": sources.state,
     "/smtp/messages": sources.smtpMessages,
     "/storage/requests": sources.storageRequests,
+    "/ses/messages": sources.sesMessages,
+    "/rp/sets": sources.relyingPartySets,
   };
   const server = Bun.serve({
     port: 0,

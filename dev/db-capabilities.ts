@@ -16,7 +16,8 @@ export interface CapabilityReport {
 export const CAPABILITY_USES: Record<Capability, string> = {
   "exclusive-advisory-locks":
     "purge-old-records instances on one database claim rows with advisory locks; here they would not exclude each other, so run one instance at a time",
-  "listen-notify": "no tool uses LISTEN/NOTIFY yet; a tool that does would not be woken here",
+  "listen-notify":
+    "account-config is woken by NOTIFY, so here the stack runs it with a 250 ms poll instead; event-broker learns a client registry change at its next full reload (every minute), not within a second",
 };
 
 // How long a NOTIFY may take to arrive before we call it lost: PostgreSQL delivers within milliseconds.

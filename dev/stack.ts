@@ -1,5 +1,5 @@
 // The local stack behind `make dev` and `make demo`: the database, the SQS emulator, stand-ins for
-// what lies outside the toolkit (a storage node, an SMTP sink), an inspection API, then each tool's
+// what lies outside the toolkit (a storage node, an SMTP sink, SES, two relying parties), an inspection API, then each tool's
 // schema (`<tool> migrate`) and the tools themselves (dev/tools.ts), all on free loopback ports.
 //
 // Contract: startStack resolves once every part answers, or stops whatever it had started and rejects.
@@ -11,6 +11,8 @@ import { resolve } from "node:path";
 import { startChild, type Child } from "./child.ts";
 import { startControl } from "./control.ts";
 import { chooseDatabase, startDatabase } from "./database.ts";
+import { startRelyingParty } from "./relying-party.ts";
+import { startSes } from "./ses.ts";
 import { startSmtpSink } from "./smtp-sink.ts";
 import { startSqs } from "./sqs.ts";
 import { startStackStorageNode } from "./storage-node.ts";
@@ -34,6 +36,8 @@ export interface Stack {
   /** What the stand-ins received (the inspection API serves the same). */
   smtpMessages(): unknown[];
   storageRequests(): unknown[];
+  sesMessages(): unknown[];
+  relyingPartySets(): Record<string, unknown[]>;
   stop(): Promise<void>;
   kill(): void;
 }
@@ -71,6 +75,23 @@ export function toolMode(env: Record<string, string | undefined>): ToolMode {
 }
 
 const secret = (prefix: string) => `${prefix}-${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+
+/** The relying parties the broker delivers to: a name for the logs, and the OAuth client id. */
+export const RELYING_PARTIES = [
+  { name: "rp-alpha", clientId: "a1a1a1a1a1a1a1a1" },
+  { name: "rp-beta", clientId: "b2b2b2b2b2b2b2b2" },
+] as const;
+
+/** A signing key made up for this stack: a private RSA JWK (JSON), as OPENID_KEY takes it. */
+async function brokerSigningKey(): Promise<string> {
+  const pair = await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  );
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  return JSON.stringify({ ...jwk, kid: secret("dev-broker-key") });
+}
 
 async function runMigrate(tool: DevTool, ctx: ToolContext, options: Required<Omit<StackOptions, "tools">>): Promise<void> {
   const child = startChild(`${tool.name} migrate`, toolArgv(tool.name, options.mode, ["migrate"]), {
@@ -118,6 +139,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     started.push({ name: "storage node", stop: storage.stop, kill: () => void storage.stop() });
     const smtp = await startSmtpSink(out);
     started.push({ name: "smtp sink", stop: smtp.stop, kill: () => void smtp.stop() });
+    const ses = startSes(out);
+    started.push({ name: "ses", stop: ses.stop, kill: () => void ses.stop() });
+    // The broker's port is known once it is ready; the relying parties ask for its JWKS when a SET comes.
+    const jwksUrl = () => (state.tools["event-broker"]?.url ? `${state.tools["event-broker"].url}/.well-known/jwks.json` : undefined);
+    const relyingParties = RELYING_PARTIES.map((rp) => startRelyingParty(rp.name, rp.clientId, jwksUrl, out));
+    started.push({
+      name: "relying parties",
+      stop: async () => void (await Promise.all(relyingParties.map((rp) => rp.stop()))),
+      kill: () => relyingParties.forEach((rp) => void rp.stop()),
+    });
+    const relyingPartySets = () => Object.fromEntries(relyingParties.map((rp) => [rp.name, rp.sets()]));
 
     const state: StackState = {
       pid: process.pid,
@@ -128,19 +160,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       sqs: { endpoint: sqs.endpoint, region: sqs.region, queues: sqs.queues },
       storage: { url: storage.url, secret: storage.secret },
       smtp: { host: smtp.host, port: smtp.port },
+      ses: { endpoint: ses.endpoint },
+      relyingParties: relyingParties.map((rp) => ({ name: rp.name, clientId: rp.clientId, url: rp.url })),
       tools: {},
     };
-    const control = startControl({ state: () => state, smtpMessages: smtp.messages, storageRequests: storage.requests });
+    const control = startControl({ state: () => state, smtpMessages: smtp.messages, storageRequests: storage.requests, sesMessages: ses.messages, relyingPartySets });
     state.control = control.url;
     started.push({ name: "control API", stop: control.stop, kill: () => void control.stop() });
 
     const ctx: ToolContext = {
       databaseUrl: database.url,
+      capabilities: database.capabilities,
       sqs,
       storage,
       smtp,
+      ses,
+      relyingParties: state.relyingParties,
       emailToken: secret("dev-token"),
       emailHmacKey: secret("dev-hmac-key"),
+      brokerKey: await brokerSigningKey(),
+      brokerToken: secret("dev-pubsub-token"),
+      runTool: async (name, args, extra) =>
+        await startChild(`${name} ${args.slice(0, 2).join(" ")}`, toolArgv(name, mode, args), { env: childEnv(env, extra), out, cwd: ROOT }).exited,
     };
     for (const tool of tools) await runMigrate(tool, ctx, { env, out, mode });
     for (const tool of tools) await tool.seed?.(ctx);
@@ -156,13 +197,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         const child = startChild(tool.name, toolArgv(tool.name, mode, tool.args(ctx)), { env: childEnv(env, tool.env(ctx)), out, cwd: ROOT });
         children.push(child);
         const line = await child.waitForLine(tool.readyLine, TOOL_READY_MS);
-        state.tools[tool.name] = { pid: String(child.pid), ...(await tool.ready(ctx, line)) };
+        state.tools[tool.name] = { pid: String(child.pid), ...(await tool.ready(ctx, line, child)) };
         void child.exited.then((code) => stopping || say(`${tool.name} exited ${code} on its own; the rest keeps running`));
       }),
     );
     // Keep the summary in the list's order, whichever tool was ready first.
     state.tools = Object.fromEntries(tools.map((t) => [t.name, state.tools[t.name]!]));
-    return { state, smtpMessages: smtp.messages, storageRequests: storage.requests, stop, kill };
+    return { state, smtpMessages: smtp.messages, storageRequests: storage.requests, sesMessages: ses.messages, relyingPartySets, stop, kill };
   } catch (error) {
     await stop();
     throw error;

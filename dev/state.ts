@@ -16,7 +16,11 @@ export interface StackState {
   sqs: { endpoint: string; region: string; queues: Record<string, string> };
   storage: { url: string; secret: string };
   smtp: { host: string; port: number };
-  /** tool → what it reported when ready (always `pid` and `summary`; email-send also `url` and `token`). */
+  /** The SES stand-in (email-send's "ses" provider). */
+  ses: { endpoint: string };
+  /** event-broker's relying-party stand-ins. */
+  relyingParties: { name: string; clientId: string; url: string }[];
+  /** tool → what it reported when ready (always `pid` and `summary`; HTTP tools also `url`, email-send `token`). */
   tools: Record<string, Record<string, string> & { summary: string }>;
 }
 

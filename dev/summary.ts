@@ -15,7 +15,9 @@ export function summaryLines(state: StackState, stateFilePath: string): string[]
     ...Object.entries(state.sqs.queues).map(([name, url]) => row("", `queue ${name}: ${url}`)),
     row("storage node", `${state.storage.url}  (verifies Hawk and token of every request; secret ${state.storage.secret})`),
     row("smtp sink", `${state.smtp.host}:${state.smtp.port}  (accepts everything, prints one line per message)`),
-    row("inspect", `${state.control}/smtp/messages  ${state.control}/storage/requests`),
+    row("ses", `${state.ses.endpoint}  (SES stand-in for "provider":"ses": a fresh MessageId per message, one line each)`),
+    ...state.relyingParties.map((rp) => row(rp.name, `${rp.url}  (client ${rp.clientId}; verifies every SET against the broker's JWKS)`)),
+    row("inspect", `${state.control}/smtp/messages  /storage/requests  /ses/messages  /rp/sets`),
     ...Object.entries(state.tools).map(([name, info]) => row(name, info.summary)),
   ];
   const email = state.tools["email-send"];

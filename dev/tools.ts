@@ -3,15 +3,28 @@
 // which the stack creates); nothing else in the stack needs to know about it.
 import { createSql } from "../src/db/client.ts";
 import { createTokenserverRepository } from "../src/tokenserver/repository.ts";
+import type { Child } from "./child.ts";
+import type { CapabilityReport } from "./db-capabilities.ts";
 
 export interface ToolContext {
   databaseUrl: string;
+  /** What the database can do (a tool may need another setting where a capability is missing). */
+  capabilities: CapabilityReport;
   sqs: { env: Record<string, string>; queues: Record<string, string> };
   storage: { url: string; secret: string };
   smtp: { host: string; port: number };
+  /** The SES stand-in's endpoint (AWS_ENDPOINT_URL_SES). */
+  ses: { endpoint: string };
+  /** The broker's relying-party stand-ins. */
+  relyingParties: { name: string; clientId: string; url: string }[];
   /** Secrets made up for this stack. */
   emailToken: string;
   emailHmacKey: string;
+  /** The broker's signing key (a private RSA JWK, JSON) and its proxy endpoint's token. */
+  brokerKey: string;
+  brokerToken: string;
+  /** Runs `<tool> ARGS` to its end with the given environment (a seed that uses a tool's own CLI). */
+  runTool(name: string, args: string[], env: Record<string, string>): Promise<number>;
 }
 
 export interface DevTool {
@@ -26,12 +39,38 @@ export interface DevTool {
   readyLine: RegExp;
   /** Runs once the line was seen (a further check, such as a heartbeat); returns what the summary and
    * the state file show about the tool, `summary` first. */
-  ready(ctx: ToolContext, line: RegExpMatchArray): Promise<Record<string, string> & { summary: string }>;
+  ready(ctx: ToolContext, line: RegExpMatchArray, child: Pick<Child, "waitForLine">): Promise<Record<string, string> & { summary: string }>;
 }
 
 export const ACCOUNT_EVENTS_QUEUE = "account-events";
+/** SES notifications as SNS delivers them (one queue per type, as in production), and the queue the
+ * normalised notifications go to (the auth server's). */
+export const SES_QUEUES = { bounce: "ses-bounce", complaint: "ses-complaint", delivery: "ses-delivery" } as const;
+export const EMAIL_NOTIFICATION_QUEUE = "email-notifications";
+export const SERVICE_NOTIFICATION_QUEUE = "service-notifications";
+export const BROKER_ISSUER = "https://accounts.dev-stack.invalid";
+/** account-config's poll where NOTIFY is not delivered (PGlite): the fallback that keeps a change
+ * visible within a second. Elsewhere the tool's default (10 s) backs up LISTEN. */
+export const ACCOUNT_CONFIG_FALLBACK_POLL_MS = 250;
 export const PURGE_INTERVAL_SECONDS = 20;
 export const PURGE_GRACE_PERIOD_SECONDS = 60;
+
+/** email-send's "ses" provider at the stand-in, and the AWS settings email-queues reads SQS with. */
+const sesEnv = (ctx: ToolContext) => ({
+  AWS_ENDPOINT_URL_SES: ctx.ses.endpoint,
+  FXA_EMAIL_AWS_REGION: ctx.sqs.env.AWS_REGION!,
+  // Stand-in credentials in the shapes the email settings validate (the emulators accept anything).
+  FXA_EMAIL_AWS_KEYS_ACCESS: "AKIADEVSTACK00000000",
+  FXA_EMAIL_AWS_KEYS_SECRET: "devstackdevstackdevstackdevstackdevstack",
+});
+
+/** An HTTP tool's `Listening … port=N` line, answered by its /__heartbeat__. */
+async function heartbeatOf(name: string, line: RegExpMatchArray): Promise<string> {
+  const url = `http://127.0.0.1:${line[1]}`;
+  const heartbeat = await fetch(`${url}/__heartbeat__`);
+  if (heartbeat.status !== 200) throw new Error(`${name}: /__heartbeat__ answered ${heartbeat.status}`);
+  return url;
+}
 
 const emailSend: DevTool = {
   name: "email-send",
@@ -46,13 +85,14 @@ const emailSend: DevTool = {
     FXA_EMAIL_PROVIDER_DEFAULT: "smtp",
     FXA_EMAIL_SMTP_HOST: ctx.smtp.host,
     FXA_EMAIL_SMTP_PORT: String(ctx.smtp.port),
+    ...sesEnv(ctx),
   }),
   readyLine: /: Listening .*\bport=(\d+)/,
   async ready(ctx, line) {
     const url = `http://127.0.0.1:${line[1]}`;
     const heartbeat = await fetch(`${url}/__heartbeat__`);
     if (heartbeat.status !== 200) throw new Error(`email-send: /__heartbeat__ answered ${heartbeat.status}`);
-    return { summary: `${url}  (SMTP to the sink by default, "provider":"mock" available; bearer token ${ctx.emailToken})`, url, token: ctx.emailToken };
+    return { summary: `${url}  (SMTP to the sink by default; "provider":"ses" to the SES stand-in, "mock"; bearer token ${ctx.emailToken})`, url, token: ctx.emailToken };
   },
 };
 
@@ -93,5 +133,96 @@ const purgeOldRecords: DevTool = {
   }),
 };
 
+// Short long-polls, so a tool that is told to stop is not waiting on SQS for long.
+const QUEUE_WAIT_SECONDS = "2";
+
+const emailQueues: DevTool = {
+  name: "email-queues",
+  queues: [...Object.values(SES_QUEUES), EMAIL_NOTIFICATION_QUEUE],
+  // --wrap-outgoing: what the auth server's consumer reads (JSON.parse(JSON.parse(Body).Message)).
+  args: () => ["--queue-wait-time", QUEUE_WAIT_SECONDS, "--wrap-outgoing", "-v", "--human_logs"],
+  env: (ctx) => ({
+    DATABASE_URL: ctx.databaseUrl,
+    FXA_EMAIL_ENV: "dev",
+    FXA_EMAIL_HMACKEY: ctx.emailHmacKey,
+    FXA_EMAIL_AWS_SQSURLS_BOUNCE: ctx.sqs.queues[SES_QUEUES.bounce]!,
+    FXA_EMAIL_AWS_SQSURLS_COMPLAINT: ctx.sqs.queues[SES_QUEUES.complaint]!,
+    FXA_EMAIL_AWS_SQSURLS_DELIVERY: ctx.sqs.queues[SES_QUEUES.delivery]!,
+    FXA_EMAIL_AWS_SQSURLS_NOTIFICATION: ctx.sqs.queues[EMAIL_NOTIFICATION_QUEUE]!,
+    ...ctx.sqs.env,
+    ...sesEnv(ctx),
+  }),
+  readyLine: /: Processing notifications/,
+  ready: async () => ({
+    summary: `SES notifications from ${Object.values(SES_QUEUES).join(", ")} → email_bounces, forwarded (SNS-wrapped, with /send's metadata) to ${EMAIL_NOTIFICATION_QUEUE}`,
+  }),
+};
+
+/** The relying parties in broker_clients, through the broker's own CLI. */
+async function registerRelyingParties(ctx: ToolContext): Promise<void> {
+  for (const rp of ctx.relyingParties) {
+    const code = await ctx.runTool("event-broker", ["clients", "set", rp.clientId, "--webhook-url", rp.url, "--allow-insecure-webhooks", "--human_logs"], { DATABASE_URL: ctx.databaseUrl });
+    if (code !== 0) throw new Error(`event-broker clients set ${rp.clientId} exited ${code}`);
+  }
+}
+
+const eventBroker: DevTool = {
+  name: "event-broker",
+  queues: [SERVICE_NOTIFICATION_QUEUE],
+  seed: registerRelyingParties,
+  args: (ctx) => [
+    "serve", "--host", "127.0.0.1", "--port", "0", "--queue", ctx.sqs.queues[SERVICE_NOTIFICATION_QUEUE]!,
+    "--queue-wait-time", QUEUE_WAIT_SECONDS, "--allow-insecure-webhooks", "-v", "--human_logs",
+  ],
+  env: (ctx) => ({
+    DATABASE_URL: ctx.databaseUrl,
+    OPENID_ISSUER: BROKER_ISSUER,
+    OPENID_KEY: ctx.brokerKey,
+    PUBSUB_VERIFICATION_TOKEN: ctx.brokerToken,
+    ...ctx.sqs.env,
+  }),
+  readyLine: /: Listening .*\bport=(\d+)/,
+  async ready(ctx, line, child) {
+    const url = await heartbeatOf("event-broker", line);
+    await child.waitForLine(/: Event broker server started/, 30_000);
+    const rps = ctx.relyingParties.map((rp) => `${rp.name} (${rp.clientId})`).join(" and ");
+    return { summary: `${url}  (${SERVICE_NOTIFICATION_QUEUE} queue → SETs to ${rps}; JWKS at ${url}/.well-known/jwks.json)`, url };
+  },
+};
+
+/** A few accounts for account-config to serve, each with a blacklisted network. */
+async function sampleAccounts(ctx: ToolContext): Promise<void> {
+  const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "dev-stack" });
+  try {
+    for (const [i, token] of ["dev-shop", "dev-news", "dev-games"].entries()) {
+      const [account] = await sql<[{ id: string }?]>`
+        insert into attrib.attrib_account (token, name) values (${token}, ${`Sample account ${token}`})
+        on conflict (token) do nothing returning id`;
+      if (!account) continue; // a DATABASE_URL that had them already
+      await sql`insert into attrib_client.attrib_blacklist_ip (account_id, ip, mode, note) values (${account.id}, ${`192.0.2.${i * 64}/26`}, 'discard', 'dev sample')`;
+    }
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+const accountConfig: DevTool = {
+  name: "account-config",
+  queues: [],
+  seed: sampleAccounts,
+  args: (ctx) => [
+    "serve", "--host", "127.0.0.1", "--port", "0", "-v", "--human_logs",
+    ...(ctx.capabilities.missing["listen-notify"] ? ["--poll-interval-ms", String(ACCOUNT_CONFIG_FALLBACK_POLL_MS)] : []),
+  ],
+  env: (ctx) => ({ DATABASE_URL: ctx.databaseUrl, ...ctx.sqs.env }),
+  readyLine: /: Listening .*\bport=(\d+)/,
+  async ready(ctx, line, child) {
+    await child.waitForLine(/: Configuration loaded/, 60_000);
+    const url = await heartbeatOf("account-config", line);
+    const how = ctx.capabilities.missing["listen-notify"] ? `polled every ${ACCOUNT_CONFIG_FALLBACK_POLL_MS} ms (no NOTIFY here)` : "kept current by NOTIFY";
+    return { summary: `${url}  (sample accounts dev-shop, dev-news, dev-games; ${how}; try ${url}/accounts/dev-shop)`, url };
+  },
+};
+
 /** In start order; the stack stops them all at once, before anything else. */
-export const DEV_TOOLS: readonly DevTool[] = [emailSend, processAccountEvents, purgeOldRecords];
+export const DEV_TOOLS: readonly DevTool[] = [emailSend, emailQueues, processAccountEvents, purgeOldRecords, eventBroker, accountConfig];

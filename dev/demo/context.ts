@@ -1,6 +1,7 @@
 // What a demo step works with: the running stack's state, clients for email-send and the inspection
-// API, the stack's database (through the repository and bounce store the tools use), a way to put an
-// account event on the queue and a way to run a tool once.
+// API, the stack's database (and the tokenserver repository the tools use), the stack's SQS
+// queues, a way to put an account event on the queue and a way to run a tool once.
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Sql } from "../../src/db/client.ts";
 import { createSql } from "../../src/db/client.ts";
 import { createTokenserverRepository, type TokenserverRepository } from "../../src/tokenserver/repository.ts";
@@ -10,6 +11,8 @@ import type { ReceivedMessage } from "../smtp-sink.ts";
 import { childEnv, ROOT, toolArgv } from "../stack.ts";
 import type { StackState } from "../state.ts";
 import type { StorageRequest } from "../storage-node.ts";
+import type { ReceivedSet } from "../relying-party.ts";
+import type { SesMessage } from "../ses.ts";
 
 export interface HttpAnswer {
   status: number;
@@ -28,6 +31,14 @@ export interface DemoContext {
   bounces(method: "GET" | "DELETE", address: string): Promise<HttpAnswer>;
   smtpMessages(): Promise<ReceivedMessage[]>;
   storageRequests(): Promise<StorageRequest[]>;
+  sesMessages(): Promise<SesMessage[]>;
+  /** Relying party name → the SETs it received. */
+  relyingPartySets(): Promise<Record<string, ReceivedSet[]>>;
+  /** Puts `body` on the stack's queue `queue`. */
+  sendToQueue(queue: string, body: string): Promise<void>;
+  /** Reads the stack's queue `queue` once (a short long-poll) and deletes what it read, as its consumer
+   * would; resolves with the bodies. */
+  drainQueue(queue: string): Promise<string[]>;
   accountEvent(input: AccountEventInput): Promise<void>;
   /** Runs `<tool> ARGS` to its end with the given environment; resolves with its exit code. */
   runTool(name: string, args: string[], env: Record<string, string>): Promise<number>;
@@ -62,6 +73,12 @@ export function createDemoContext(state: StackState, log: (line: string) => void
   // One connection: enough for the demo, and what PGlite copes with best.
   const sql = createSql(state.database.url, { max: 1, applicationName: "dev-demo" });
   const getJson = async <T>(path: string): Promise<T> => (await (await fetch(`${state.control}${path}`)).json()) as T;
+  const sqs = new SQSClient({ region: state.sqs.region, endpoint: state.sqs.endpoint, credentials: { accessKeyId: "dev", secretAccessKey: "dev" } });
+  const queueUrl = (queue: string) => {
+    const url = state.sqs.queues[queue];
+    if (!url) throw new Error(`the stack has no ${queue} queue`);
+    return url;
+  };
   return {
     state,
     run: crypto.randomUUID().slice(0, 8),
@@ -73,6 +90,14 @@ export function createDemoContext(state: StackState, log: (line: string) => void
     bounces: async (method, address) => answer(await fetch(`${email.url}/bounces/${encodeURIComponent(address)}`, { method, headers: auth })),
     smtpMessages: () => getJson<ReceivedMessage[]>("/smtp/messages"),
     storageRequests: () => getJson<StorageRequest[]>("/storage/requests"),
+    sesMessages: () => getJson<SesMessage[]>("/ses/messages"),
+    relyingPartySets: () => getJson<Record<string, ReceivedSet[]>>("/rp/sets"),
+    sendToQueue: async (queue, body) => void (await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(queue), MessageBody: body }))),
+    async drainQueue(queue) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      for (const m of Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl(queue), ReceiptHandle: m.ReceiptHandle! }));
+      return Messages.map((m) => m.Body ?? "");
+    },
     accountEvent: async (input) => void (await sendAccountEvent(state, input)),
     async runTool(name, args, env) {
       const child = startChild(name, toolArgv(name, state.mode, args), { env: childEnv(process.env, env), out: log, cwd: ROOT });
@@ -85,6 +110,9 @@ export function createDemoContext(state: StackState, log: (line: string) => void
         await new Promise((resolve) => setTimeout(resolve, 50)); // the next look at the database
       }
     },
-    close: () => sql.end({ timeout: 1 }),
+    close: async () => {
+      sqs.destroy();
+      await sql.end({ timeout: 1 });
+    },
   };
 }

@@ -5,6 +5,8 @@
 // adds its chapter here.
 import type { Capability } from "../db-capabilities.ts";
 import type { DemoContext } from "./context.ts";
+import { ACCOUNT_CONFIG_STEPS } from "./account-config-steps.ts";
+import { brokerSteps } from "./broker-steps.ts";
 import { EMAIL_STEPS } from "./email-steps.ts";
 import { syncSteps } from "./sync-steps.ts";
 
@@ -15,4 +17,4 @@ export interface DemoStep {
   run(ctx: DemoContext): Promise<string>;
 }
 
-export const demoSteps = (): DemoStep[] => [...EMAIL_STEPS, ...syncSteps()];
+export const demoSteps = (): DemoStep[] => [...EMAIL_STEPS, ...syncSteps(), ...brokerSteps(), ...ACCOUNT_CONFIG_STEPS];

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startStack, type Stack } from "../../dev/stack.ts";
+import { createSql } from "../../src/db/client.ts";
 import type { StackState } from "../../dev/state.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { isRunning } from "../support/process.ts";
@@ -14,10 +15,11 @@ const env = (databaseUrl: string) => ({ PATH: process.env.PATH, HOME: process.en
 
 const portOf = (url: string) => Number(new URL(url).port);
 function ports(state: StackState): number[] {
-  const email = state.tools["email-send"]?.url;
-  return [state.sqs.endpoint, state.storage.url, state.control, ...(email ? [email] : [])].map(portOf).concat(state.smtp.port);
+  const http = Object.values(state.tools).flatMap((t) => (t.url ? [t.url] : []));
+  return [state.sqs.endpoint, state.storage.url, state.control, state.ses.endpoint, ...state.relyingParties.map((rp) => rp.url), ...http].map(portOf).concat(state.smtp.port);
 }
-const TOOLS = ["email-send", "process-account-events", "purge-old-records"];
+const TOOLS = ["email-send", "email-queues", "process-account-events", "purge-old-records", "event-broker", "account-config"];
+const QUEUES = ["ses-bounce", "ses-complaint", "ses-delivery", "email-notifications", "account-events", "service-notifications"];
 
 /** The SMTP greeting, read from a fresh connection. */
 function smtpGreeting(port: number): Promise<string> {
@@ -50,9 +52,26 @@ describe("two dev stacks on DATABASE_URL", () => {
   });
 
   test("every part answers", async () => {
-    expect((await fetch(`${stacks[0]!.state.tools["email-send"]!.url}/__heartbeat__`)).status).toBe(200);
-    for (const tool of TOOLS) expect(isRunning(Number(stacks[0]!.state.tools[tool]!.pid))).toBe(true);
-    expect(Object.keys(stacks[0]!.state.sqs.queues)).toEqual(["account-events"]);
+    const { state } = stacks[0]!;
+    for (const tool of ["email-send", "event-broker", "account-config"]) expect((await fetch(`${state.tools[tool]!.url}/__heartbeat__`)).status).toBe(200);
+    expect(Object.keys(state.tools)).toEqual(TOOLS);
+    for (const tool of TOOLS) expect(isRunning(Number(state.tools[tool]!.pid))).toBe(true);
+    expect(Object.keys(state.sqs.queues)).toEqual(QUEUES);
+    // The relying parties are registered through the broker's CLI, and the sample accounts are served.
+    const db = createSql(state.database.url, { max: 1 });
+    const clients = await db<{ client_id: string; webhook_url: string }[]>`select client_id, webhook_url from broker_clients order by client_id`;
+    await db.end();
+    expect(clients.map((c) => [c.client_id, c.webhook_url])).toEqual(state.relyingParties.map((rp) => [rp.clientId, rp.url]));
+    const accounts = (await (await fetch(`${state.tools["account-config"]!.url}/accounts`)).json()) as { token: string }[];
+    expect(accounts.map((a) => a.token).sort()).toEqual(["dev-games", "dev-news", "dev-shop"]);
+    // The SES stand-in gives every message its own id; a relying party refuses a SET it cannot verify.
+    const email = state.tools["email-send"]!;
+    const viaSes = async () =>
+      (await (await fetch(`${email.url}/send`, { method: "POST", headers: { authorization: `Bearer ${email.token}`, "content-type": "application/json" }, body: JSON.stringify({ to: "a@example.com", subject: "s", body: { text: "t" }, provider: "ses" }) })).json()) as { messageId: string };
+    const [one, two] = [await viaSes(), await viaSes()];
+    expect(one.messageId).toStartWith("ses:");
+    expect(one.messageId).not.toBe(two.messageId);
+    expect((await fetch(state.relyingParties[0]!.url, { method: "POST", headers: { authorization: "Bearer a.b.c" } })).status).toBe(401);
     expect(stacks[1]!.state.tools).toEqual({});
     for (const { state } of stacks) {
       expect(state.database.kind).toBe("url");
@@ -75,7 +94,7 @@ describe("two dev stacks on DATABASE_URL", () => {
     for (const [i, state] of states.entries()) {
       const out = outputs[i]!;
       const at = (line: string) => out.indexOf(`[stack] ${line}`);
-      const order = ["stopped tools", "stopped control API", "stopped smtp sink", "stopped storage node", "stopped sqs", "stopped database"].map(at);
+      const order = ["stopped tools", "stopped control API", "stopped relying parties", "stopped ses", "stopped smtp sink", "stopped storage node", "stopped sqs", "stopped database"].map(at);
       expect(order.every((index) => index >= 0)).toBe(true);
       expect([...order].sort((x, y) => x - y)).toEqual(order);
       for (const tool of i === 0 ? TOOLS : []) {
@@ -83,7 +102,8 @@ describe("two dev stacks on DATABASE_URL", () => {
         expect(at(`${tool} exited 0`)).toBeLessThan(order[0]!);
         expect(isRunning(Number(state.tools[tool]!.pid))).toBe(false);
       }
-      for (const url of [state.tools["email-send"]?.url ?? state.control, state.storage.url, state.control, state.sqs.endpoint]) expect(await refused(url)).toBe(true);
+      const http = Object.values(state.tools).flatMap((t) => (t.url ? [t.url] : []));
+      for (const url of [...http, state.storage.url, state.control, state.sqs.endpoint, state.ses.endpoint, ...state.relyingParties.map((rp) => rp.url)]) expect(await refused(url)).toBe(true);
     }
   });
 });
