@@ -4,7 +4,7 @@
 // is not delivered (PGlite) the stack runs account-config with a short poll instead, and the step says so.
 import { ACCOUNT_CONFIG_FALLBACK_POLL_MS } from "../tools.ts";
 import { check, type DemoContext } from "./context.ts";
-import type { DemoStep } from "./steps.ts";
+import type { DemoStep } from "./step.ts";
 
 const ACCOUNT = "dev-shop";
 const WITHIN_MS = 1_000;

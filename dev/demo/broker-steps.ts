@@ -5,7 +5,7 @@
 import type { ReceivedSet } from "../relying-party.ts";
 import { BROKER_ISSUER, SERVICE_NOTIFICATION_QUEUE } from "../tools.ts";
 import { check, type DemoContext } from "./context.ts";
-import type { DemoStep } from "./steps.ts";
+import type { DemoStep } from "./step.ts";
 
 const EVENT = "https://schemas.accounts.firefox.com/event/";
 

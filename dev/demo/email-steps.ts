@@ -9,7 +9,7 @@ import { bounceNotification, complaintNotification, snsBody } from "../../test/s
 import type { ReceivedMessage } from "../smtp-sink.ts";
 import { EMAIL_NOTIFICATION_QUEUE, SES_QUEUES } from "../tools.ts";
 import { check, type DemoContext } from "./context.ts";
-import type { DemoStep } from "./steps.ts";
+import type { DemoStep } from "./step.ts";
 
 const SENDER = "accounts@firefox.com";
 

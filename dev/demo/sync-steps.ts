@@ -5,7 +5,7 @@
 import { selectUserRecords } from "../../src/tokenserver/queries.ts";
 import { MAX_GENERATION } from "../../src/tokenserver/types.ts";
 import { check, type DemoContext } from "./context.ts";
-import type { DemoStep } from "./steps.ts";
+import type { DemoStep } from "./step.ts";
 
 const ISSUER = "api.accounts.firefox.com";
 const DAY_MS = 86_400_000;

@@ -3,7 +3,9 @@
 // longest prefix wins: host entries (/32, /128) sit in a Map and win at once; networks sit in a binary
 // trie per family, walked bit by bit, remembering the deepest entry passed. Lookups cost at most 128
 // steps whatever the number of entries, so one trie serves small and large lists alike.
-import type { Mode } from "./model.ts";
+
+/** What a blacklist entry does to a match: drop the visit, or keep it out of sync. */
+export type Mode = "discard" | "no_sync";
 
 export interface IpAddress {
   bytes: Uint8Array;

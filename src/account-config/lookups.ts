@@ -2,7 +2,8 @@
 // an `error` into 400/404, an embedding program branches on it. `discard`: drop the hit; `no_sync`: keep
 // it but do not sync it.
 import { parseIp, type IpMatch } from "./ip-match.ts";
-import type { ConfigState, Mode } from "./model.ts";
+import type { Mode } from "./ip-match.ts";
+import type { ConfigState } from "./model.ts";
 
 export type LookupError = { error: "unknown_account" | "invalid_ip" | "invalid_visitor" };
 export type VisitorMatch = { blacklisted: false } | { blacklisted: true; mode: Mode };

@@ -7,11 +7,10 @@
 // columns consumers need (the bookkeeping columns are dropped by the query). A row that cannot be served
 // (a pattern regex JavaScript cannot compile, say) is skipped and listed in `problems`; it never fails a
 // refresh, and a later fix of the row clears the problem.
-import { IpMatcher } from "./ip-match.ts";
+import { IpMatcher, type Mode } from "./ip-match.ts";
 import type { ChangeRow } from "./queries.ts";
 import { MAP_NAMES, MAP_OF_TABLE, TABLES, TOMBSTONE_CODE, type MapName } from "./tables.ts";
 
-export type Mode = "discard" | "no_sync";
 
 export type Row = Record<string, unknown> & { id: number; account_id: number | null };
 
