@@ -268,3 +268,46 @@ export function perTickBatcher<T>(flush: (items: T[]) => unknown): TickBatcher<T
     },
   };
 }
+
+/**
+ * Turns one round trip per call into one per batch: calls made in the same turn of the event loop, and
+ * those that arrive while `maxInFlight` batches are running, go out together (at most `maxBatch`, by
+ * weight) through `call`, which answers one output per input, in order. A failed batch fails every call
+ * it carried. Idle, a call waits for nobody but the end of its microtask.
+ */
+export function coalesceCalls<I, O>(
+  call: (inputs: I[]) => Promise<readonly O[]>,
+  options: { maxInFlight: number; maxBatch: number; weight?: (input: I) => number },
+): (input: I) => Promise<O> {
+  interface Waiting {
+    input: I;
+    resolve(output: O): void;
+    reject(error: unknown): void;
+  }
+  const queue = createWorkQueue<Waiting>({
+    concurrency: options.maxInFlight,
+    maxBatch: options.maxBatch,
+    ...(options.weight ? { weight: (w: Waiting) => options.weight!(w.input) } : {}),
+    run: async (batch) => {
+      try {
+        const outputs = await call(batch.map((w) => w.input));
+        batch.forEach((w, i) => w.resolve(outputs[i]!));
+      } catch (error) {
+        for (const w of batch) w.reject(error);
+      }
+    },
+  });
+  let scheduled = false;
+  const pump = () => {
+    scheduled = false;
+    queue.pump();
+  };
+  return (input) =>
+    new Promise<O>((resolve, reject) => {
+      queue.push({ input, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(pump);
+      }
+    });
+}

@@ -13,7 +13,7 @@ import { tokenMatches } from "../http/bearer-token.ts";
 import { HttpError } from "../http/problem.ts";
 import { fetchCallersNamed, type CallerRow } from "./caller-store.ts";
 import { claimedName, limitsOf, OPERATOR_CALLER, tokenIsValid, type CallerLimits } from "./callers.ts";
-import { tickBatched } from "./tick-batch.ts";
+import { coalesceCalls } from "../core/concurrency.ts";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -27,7 +27,7 @@ export const UNAUTHORIZED_MESSAGE = "Missing or invalid bearer token";
 type Lookup = { anyCallers: boolean; caller: CallerRow | undefined };
 
 export function callerAuthentication(deps: { sql: Sql; authToken?: string; now: () => number }): MiddlewareHandler {
-  const lookup = tickBatched<string, Lookup>(
+  const lookup = coalesceCalls<string, Lookup>(
     async (names) => {
       const found = await fetchCallersNamed(deps.sql, names);
       return names.map((name) => ({ anyCallers: found.anyCallers, caller: found.callers.get(name) }));

@@ -8,6 +8,7 @@
 import { createHmac } from "node:crypto";
 import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
+import { startSweep } from "../db/sweep.ts";
 
 export function messageDataKey(hmacKey: string, rawMessageId: string): string {
   return createHmac("sha256", hmacKey).update(rawMessageId).digest("hex");
@@ -38,23 +39,5 @@ export async function purgeExpiredMessageData(sql: Sql, now: number, batch = 100
 
 /** Deletes expired message data every `intervalMs` (each instance may run it; the deletes do not conflict). */
 export function startMessageDataSweep(options: { sql: Sql; log: Logger; intervalMs: number; now?: () => number }): { stop(): void } {
-  const now = options.now ?? Date.now;
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      let total = 0;
-      for (let n = await purgeExpiredMessageData(options.sql, now()); n > 0; n = await purgeExpiredMessageData(options.sql, now())) total += n;
-      if (total > 0) options.log.info("Expired message data deleted", { rows: total });
-    } catch (error) {
-      // Non-fatal: expired rows are never read, the next sweep retries.
-      options.log.warn("Message data sweep failed", { error: (error as Error).message });
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(sweep, options.intervalMs);
-  (timer as { unref?: () => void }).unref?.();
-  return { stop: () => clearInterval(timer) };
+  return startSweep({ ...options, deleteSome: (now) => purgeExpiredMessageData(options.sql, now), deleted: "Expired message data deleted", failed: "Message data sweep failed" });
 }

@@ -15,7 +15,8 @@ import type { Sql } from "../db/client.ts";
 import { deleteEndedCounters, giveBackSends, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
 import type { CallerLimits, Rate } from "./callers.ts";
 import { EmailError } from "./errors.ts";
-import { tickBatched } from "./tick-batch.ts";
+import { coalesceCalls } from "../core/concurrency.ts";
+import { startSweep } from "../db/sweep.ts";
 
 /** What a take counted, to give back what is not sent. */
 export interface Taken {
@@ -61,7 +62,7 @@ export function rateLimitedError(caller: CallerLimits, refused: TakeEntry, retry
 }
 
 export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch?: number } = {}): SendRateGate {
-  const take = tickBatched<{ entries: TakeEntry[]; now: number }, TakeResult & { at: number }>(
+  const take = coalesceCalls<{ entries: TakeEntry[]; now: number }, TakeResult & { at: number }>(
     // One `now` per batch: the latest, so no send is counted in a window that has already ended.
     async (items) => {
       const at = Math.max(...items.map((i) => i.now));
@@ -69,7 +70,7 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
     },
     { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
   );
-  const giveBack = tickBatched<(TakeEntry & { takenAt: number })[], void>(
+  const giveBack = coalesceCalls<(TakeEntry & { takenAt: number })[], void>(
     async (items) => {
       await giveBackSends(sql, items.flat());
       return items.map(() => undefined);
@@ -95,23 +96,5 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
 
 /** Deletes counters whose window has ended, every `intervalMs` (each instance may run it). */
 export function startSendCounterSweep(options: { sql: Sql; log: Logger; intervalMs: number; now?: () => number }): { stop(): void } {
-  const now = options.now ?? Date.now;
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      let total = 0;
-      for (let n = await deleteEndedCounters(options.sql, now()); n > 0; n = await deleteEndedCounters(options.sql, now())) total += n;
-      if (total > 0) options.log.info("Ended send counters deleted", { rows: total });
-    } catch (error) {
-      // Non-fatal: an ended window counts as zero whether or not its row is still there.
-      options.log.warn("Send counter sweep failed", { error: (error as Error).message });
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(sweep, options.intervalMs);
-  (timer as { unref?: () => void }).unref?.();
-  return { stop: () => clearInterval(timer) };
+  return startSweep({ ...options, deleteSome: (now) => deleteEndedCounters(options.sql, now), deleted: "Ended send counters deleted", failed: "Send counter sweep failed" });
 }

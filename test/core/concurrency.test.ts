@@ -2,7 +2,7 @@
 // Nothing here waits on a clock: tasks are held by promises the test settles, and "a turn of the event
 // loop" is one setImmediate.
 import { describe, expect, test } from "bun:test";
-import { createKeyedSequencer, createLimiter, createWorkQueue, perTickBatcher } from "../../src/core/concurrency.ts";
+import { createKeyedSequencer, createLimiter, createWorkQueue, perTickBatcher, coalesceCalls } from "../../src/core/concurrency.ts";
 
 /** A promise the test settles by hand. */
 function gate() {
@@ -278,5 +278,34 @@ describe("perTickBatcher", () => {
     batcher.add(1);
     expect(() => batcher.flush()).toThrow("write failed");
     expect(batcher.pending).toBe(0);
+  });
+});
+
+describe("coalesceCalls", () => {
+  test("calls of one tick share one batch, in order; later calls wait for a free slot and then share the next", async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const double = coalesceCalls<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        await gate;
+        return items.map((i) => i * 2);
+      },
+      { maxInFlight: 1, maxBatch: 3 },
+    );
+    const first = [1, 2, 3, 4].map(double);
+    await Promise.resolve();
+    await Promise.resolve();
+    const later = [5, 6].map(double);
+    release();
+    expect(await Promise.all([...first, ...later])).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+
+  test("a failed batch rejects each of its calls", async () => {
+    const fail = coalesceCalls<number, number>(async () => Promise.reject(new Error("down")), { maxInFlight: 2, maxBatch: 10 });
+    const results = await Promise.allSettled([fail(1), fail(2)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
   });
 });

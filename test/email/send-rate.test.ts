@@ -3,7 +3,6 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createSql } from "../../src/db/client.ts";
 import { deleteEndedCounters, takeSends, type TakeEntry } from "../../src/email/caller-store.ts";
-import { tickBatched } from "../../src/email/tick-batch.ts";
 import { createEmailTestDb } from "../support/email.ts";
 
 const db = await createEmailTestDb();
@@ -82,35 +81,6 @@ describe("email_send_take", () => {
     expect(await deleteEndedCounters(db.sql, T0 + 120_000)).toBe(1);
     expect(await countsNow()).toEqual(new Map([["web|z@example.com", 1]]));
     expect((await takeSends(db.sql, [[minute]], T0 + 120_000))[0]!.taken).toBe(true);
-  });
-});
-
-describe("tickBatched", () => {
-  test("calls of one tick share one batch, in order; later calls wait for a free slot and then share the next", async () => {
-    const batches: number[][] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const double = tickBatched<number, number>(
-      async (items) => {
-        batches.push([...items]);
-        await gate;
-        return items.map((i) => i * 2);
-      },
-      { maxInFlight: 1, maxBatch: 3 },
-    );
-    const first = [1, 2, 3, 4].map(double);
-    await Promise.resolve();
-    await Promise.resolve();
-    const later = [5, 6].map(double);
-    release();
-    expect(await Promise.all([...first, ...later])).toEqual([2, 4, 6, 8, 10, 12]);
-    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
-  });
-
-  test("a failed batch rejects each of its calls", async () => {
-    const fail = tickBatched<number, number>(async () => Promise.reject(new Error("down")), { maxInFlight: 2, maxBatch: 10 });
-    const results = await Promise.allSettled([fail(1), fail(2)]);
-    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
   });
 });
 

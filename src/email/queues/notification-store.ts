@@ -1,9 +1,9 @@
 // What handling a notification needs from the database, for many notifications at once (see
-// coalesce.ts): one statement writes all their problem rows and reads all their message data.
+// src/core/concurrency.ts coalesceCalls): one statement writes all their problem rows and reads all their message data.
 // Recording stays all-or-nothing per notification (all its rows are in that one statement).
 import type { Sql } from "../../db/client.ts";
 import { messageDataKey } from "../message-data.ts";
-import { coalesce } from "./coalesce.ts";
+import { coalesceCalls } from "../../core/concurrency.ts";
 import { rowIdentity, type ProblemRow } from "./problem-records.ts";
 
 export interface StoreResult {
@@ -60,7 +60,7 @@ export async function recordProblemsAndReadMessageData(sql: Sql, rows: readonly 
 }
 
 export function coalescedNotificationStore(sql: Sql, hmacKey: string, options: StoreOptions = {}): NotificationStore {
-  const run = coalesce<Lookup, StoreResult>(
+  const run = coalesceCalls<Lookup, StoreResult>(
     async (lookups) => {
       // The oldest clock of the batch: nothing found has expired for any of them.
       const now = Math.min(...lookups.map((l) => l.now));
