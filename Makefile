@@ -8,7 +8,7 @@ TOOLS := $(basename $(notdir $(wildcard cmd/*.ts)))
 BUILD_FLAGS := --compile --minify --bytecode --format=esm --splitting --no-compile-autoload-dotenv --no-compile-autoload-bunfig
 TOOL ?= process-account-events
 
-.PHONY: setup test build bench image dev demo event run clean typecheck $(TOOLS:%=dist/%)
+.PHONY: setup test build release bench image dev demo event run clean typecheck $(TOOLS:%=dist/%) dist/fxa-ops
 
 setup: node_modules/.installed
 
@@ -25,18 +25,29 @@ test: setup
 typecheck: setup
 	node_modules/.bin/tsc --noEmit -p .
 
-build: setup $(TOOLS:%=dist/%)
+build: setup $(TOOLS:%=dist/%) dist/fxa-ops
 
 $(TOOLS:%=dist/%): dist/%: cmd/%.ts
 	node_modules/.bin/bun build $(BUILD_FLAGS) $< --outfile $@
 
+# Every tool in one executable: `fxa-ops <tool> ...`, or a symlink named after the tool (README "Deployment").
+dist/fxa-ops: cmd/all/fxa-ops.ts
+	node_modules/.bin/bun build $(BUILD_FLAGS) $< --outfile $@
+
+# dist/SHA256SUMS and a dist/<binary>.version.json per binary, from a fresh build.
+release: build
+	bash .ci/release dist
+
 bench: setup
 	for b in bench/*.ts; do node_modules/.bin/bun $$b || exit 1; done
 
-# A FROM scratch image: the binary plus the five glibc files it needs (see Dockerfile).
+# A FROM scratch image: the binary plus the five glibc files it needs (see Dockerfile). TOOL=all: dist/fxa-ops
+# as /app with a symlink /<tool> to it for every tool.
 image: build
 	bash .ci/stage-image $(TOOL) build/image-$(TOOL)
 	bash .ci/chroot-check build/image-$(TOOL)/rootfs --help >/dev/null && echo "root filesystem runs --help in a scratch-like chroot"
+	if [ "$(TOOL)" = all ]; then for t in $(TOOLS); do CHROOT_APP=/$$t bash .ci/chroot-check build/image-all/rootfs --help | grep -q "USAGE $$t " || exit 1; done; \
+	  echo "and each /<tool> symlink runs that tool's --help"; fi
 	if docker info >/dev/null 2>&1; then docker build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . ; \
 	elif command -v podman >/dev/null 2>&1; then podman --storage-driver vfs build --build-arg TOOL=$(TOOL) -t fxa-ops/$(TOOL) . && bash .ci/podman-image-check fxa-ops/$(TOOL); \
 	else echo "no Docker daemon or podman here: root filesystem staged in build/image-$(TOOL) and checked in a chroot"; fi

@@ -91,9 +91,15 @@ async function runCommand(command: AnyToolSpec | CommandGroup, name: string, raw
   return ExitCode.usage;
 }
 
-/** The last line of every cmd/ file: run, then exit with the code. */
-export async function main<A extends ArgsDef, S extends BaseSettings, R extends Resources>(spec: ToolSpec<A, S, R>): Promise<never> {
+/**
+ * The last line of every cmd/ file: run, then exit with the code. `rawArgs` is for a front end that has
+ * already taken words off the command line (`fxa-ops <tool> …`, cmd/all/fxa-ops.ts).
+ */
+export async function main<A extends ArgsDef, S extends BaseSettings, R extends Resources>(
+  spec: ToolSpec<A, S, R>,
+  rawArgs: readonly string[] = process.argv.slice(2),
+): Promise<never> {
   const io = processIO();
-  const code = await runTool(spec, process.argv.slice(2), io);
+  const code = await runTool(spec, rawArgs, io);
   return io.exit(code) as never;
 }

@@ -7,17 +7,22 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dir, "../..");
 const outDir = join(tmpdir(), `fxa-ops-e2e-${process.pid}`);
 
-export function compiledTool(tool: string): string {
-  const out = join(outDir, tool);
+function compiled(entry: string, name: string): string {
+  const out = join(outDir, name);
   if (existsSync(out)) return out;
   mkdirSync(outDir, { recursive: true });
   const result = Bun.spawnSync(
     [
       process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
-      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", join(root, "cmd", `${tool}.ts`), "--outfile", out,
+      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", join(root, entry), "--outfile", out,
     ],
     { cwd: root, stderr: "pipe", stdout: "pipe" },
   );
-  if (result.exitCode !== 0) throw new Error(`build of ${tool} failed: ${result.stderr.toString()}`);
+  if (result.exitCode !== 0) throw new Error(`build of ${name} failed: ${result.stderr.toString()}`);
   return out;
 }
+
+export const compiledTool = (tool: string): string => compiled(join("cmd", `${tool}.ts`), tool);
+
+/** The one executable holding every tool (cmd/all/fxa-ops.ts), as `make build` makes dist/fxa-ops. */
+export const compiledFxaOps = (): string => compiled(join("cmd", "all", "fxa-ops.ts"), "fxa-ops");
