@@ -23,14 +23,9 @@ export interface NewDelivery {
   source_message_id: string | null;
 }
 
-export interface DeliveryRow {
+/** An outbox row: what was inserted, and its delivery state. */
+export interface DeliveryRow extends NewDelivery {
   id: bigint;
-  client_id: string;
-  uid: string;
-  event: string;
-  payload: Record<string, unknown>;
-  jti: string;
-  source_message_id: string | null;
   status: DeliveryStatus;
   created_at: Date;
   available_at: Date;

@@ -8,6 +8,7 @@ import type { EmailLogFormat, EmailLogLevel, Environment } from "./config-schema
 import { readEmailConfig, type EmailConfigOptions } from "./config-sources.ts";
 import type { DeliveryProblemLimits } from "./delivery-problems.ts";
 import type { ProviderName, Sender } from "./providers/provider.ts";
+import type { commonArgs, SettingsInput } from "../runtime/tool-spec.ts";
 
 /** The registry's ProviderSettings, spelled out here so configuration does not depend on the adapters. */
 export interface EmailProviderSettings {
@@ -52,6 +53,12 @@ export interface EmailFlags {
 }
 
 export type EmailSettingsOptions = Pick<EmailConfigOptions, "cwd" | "readFile" | "exists">;
+
+/** The flags the email settings read, from the runtime's command line (host and port where the tool has them). */
+export function emailFlagsFrom(input: SettingsInput<typeof commonArgs> & { flags: { host?: string | undefined; port?: string | undefined } }): EmailFlags {
+  const { flags } = input;
+  return { host: flags.host, port: flags.port, verbosity: input.verbosity, human_logs: flags.humanLogs, metric_host: flags.metricHost, metric_port: flags.metricPort };
+}
 
 /** DATABASE_URL, required by the service and by `migrate`. */
 export function emailDatabaseUrl(env: Env): string {

@@ -13,7 +13,7 @@ import { UsageError } from "../core/errors.ts";
 import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-spec.ts";
 import { databaseSettings } from "../runtime/tool-settings.ts";
 import { MIN_AUTH_TOKEN_LENGTH } from "./config-schema.ts";
-import { emailSettings, type EmailSettings } from "./config.ts";
+import { emailFlagsFrom, emailSettings, type EmailSettings } from "./config.ts";
 import * as validate from "./config-validators.ts";
 
 export const SOURCE_KINDS = ["bounce", "complaint", "delivery"] as const;
@@ -234,13 +234,7 @@ function forRuntime<S extends QueuesSettings | EventsSettings>(input: Input<unkn
   };
 }
 
-const oldStyle = (input: Input<{ wrapOutgoing: boolean | undefined }>) => ({
-  wrap_outgoing: input.flags.wrapOutgoing,
-  verbosity: input.verbosity,
-  human_logs: input.flags.humanLogs,
-  metric_host: input.flags.metricHost,
-  metric_port: input.flags.metricPort,
-});
+const oldStyle = (input: Input<{ wrapOutgoing: boolean | undefined }>) => ({ ...emailFlagsFrom(input), wrap_outgoing: input.flags.wrapOutgoing });
 
 export function queuesToolSettings(
   input: Input<{ queueWaitTime: string; concurrency: string; drain: boolean | undefined; deadLetterQueue: string | undefined; wrapOutgoing: boolean | undefined }>,
@@ -254,7 +248,7 @@ export function queuesToolSettings(
 }
 
 export function eventsToolSettings(input: Input<{ host: string | undefined; port: string | undefined; wrapOutgoing: boolean | undefined }>) {
-  return forRuntime(input, eventsSettings({ ...oldStyle(input), host: input.flags.host, port: input.flags.port }, input.env), 4);
+  return forRuntime(input, eventsSettings(oldStyle(input), input.env), 4);
 }
 
 export type QueuesToolSettings = ReturnType<typeof queuesToolSettings>;

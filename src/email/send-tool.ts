@@ -4,7 +4,7 @@ import type { commonArgs, databaseArgs, SettingsInput, ToolContext } from "../ru
 import { databaseSettings } from "../runtime/tool-settings.ts";
 import { serve, stopGracefully } from "../http/serve.ts";
 import { versionInfo } from "../http/version-file.ts";
-import { emailSettings } from "./config.ts";
+import { emailFlagsFrom, emailSettings } from "./config.ts";
 import { startMessageDataSweep } from "./message-data.ts";
 import type { ProviderClients } from "./providers/clients.ts";
 import { buildProviderTable, resolveProvider } from "./providers/registry.ts";
@@ -22,11 +22,7 @@ const POOL_SIZE = 6;
 type Input = SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: { host: string | undefined; port: string | undefined } };
 
 export function emailSendSettings(input: Input) {
-  const { flags, env } = input;
-  const settings = emailSettings(
-    { host: flags.host, port: flags.port, verbosity: input.verbosity, human_logs: flags.humanLogs, metric_host: flags.metricHost, metric_port: flags.metricPort },
-    env,
-  );
+  const settings = emailSettings(emailFlagsFrom(input), input.env);
   return { ...settings, database: databaseSettings(input, { url: settings.databaseUrl, poolSize: POOL_SIZE }) };
 }
 

@@ -17,6 +17,7 @@ import { startTestSqs } from "../support/sqs.ts";
 import { captureIO } from "../support/tool-io.ts";
 import { waitFor } from "../support/wait.ts";
 import { keys, migrateBroker, resetBrokerState } from "../support/broker.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -27,15 +28,6 @@ beforeAll(async () => {
   await db.sql`insert into broker_clients (client_id, webhook_url, is_resource_server) values ('c2a9f1d6e8b47305', ${rp.url}, true), ('e6eb0d1e856335fc', ${rp.url}, false)`;
 });
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const UID = "7f5c9a1e2b3d4c5e8f90a1b2c3d4e5f6";
 const HANDLED = ["login", "subscription:update", "delete", "passwordChange", "reset", "primaryEmailChanged", "profileDataChange", "appleUserMigration", "metricsChange"];
@@ -95,7 +87,7 @@ const counts = async () => {
 };
 
 describe("2,000 hostile notifications", () => {
-  const bodies = hostileBodies(2_000, prng(12));
+  const bodies = hostileBodies(2_000, seededRandom(12));
 
   test("through the intake: each is invalid, unwanted or (not JSON) left on the queue; nothing is written", async () => {
     await resetBrokerState(db.sql);
@@ -159,7 +151,7 @@ describe("800 hostile proxy and admin requests", () => {
   test("each is refused with a 4xx (or 'Webhook not found'), nothing is sent, nothing is written", async () => {
     await resetBrokerState(db.sql);
     const before = await counts();
-    const random = prng(34);
+    const random = seededRandom(34);
     const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
     const key = await loadSigningKey(keys().privateJwk);
     const captured = captureLog("error");

@@ -10,6 +10,7 @@ import { createEmailTestDb } from "../support/email.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { startTestSqs } from "../support/sqs.ts";
 import { waitFor } from "../support/wait.ts";
+import { readUntil } from "../support/process.ts";
 
 const tool = compiledTool("email-queues");
 const db = await createEmailTestDb();
@@ -124,16 +125,9 @@ describe("the compiled email-queues binary", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    const reader = child.stderr.getReader();
-    let seen = "";
-    while (!seen.includes("Sent message to notification queue")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
+    await readUntil(child.stderr, "Sent message to notification queue");
     const signalledAt = performance.now();
     child.kill("SIGTERM");
-    reader.releaseLock();
     expect(await child.exited).toBe(0);
     expect(performance.now() - signalledAt).toBeLessThan(25_000); // --queue-wait-time + 5 s
     const recorded = new Set((await db.sql`select email from email_bounces`).map((r) => r.email as string));

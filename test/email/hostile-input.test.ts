@@ -4,21 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_SEND_BODY_BYTES } from "../../src/email/send-api.ts";
 import { createEmailTestDb, postSend, testApp } from "../support/email.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 const db = await createEmailTestDb();
 
-// A small seeded generator so a failure can be replayed.
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(20260115);
+const random = seededRandom(20260115);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const int = (n: number) => Math.floor(random() * n);
 const utf8 = (text: string) => new TextEncoder().encode(text);

@@ -9,6 +9,7 @@ import { AccountConfigRunner } from "../../src/account-config/runner.ts";
 import { TABLES } from "../../src/account-config/tables.ts";
 import type { Logger } from "../../src/core/logger.ts";
 import { createSql, type Sql } from "../../src/db/client.ts";
+import { seededRandom } from "./seeded-random.ts";
 
 export interface SoakOptions {
   url: string;
@@ -34,17 +35,6 @@ export interface SoakResult {
   differences: string[];
 }
 
-/** mulberry32: a small seeded generator, so a failing soak can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHILD_INSERTS: ((tx: Sql, account: number, n: number) => Promise<unknown>)[] = [
   (tx, a, n) => tx`INSERT INTO attrib_client.attrib_event (account_id, name) VALUES (${a}, ${"ev" + n})`,
@@ -66,7 +56,7 @@ const CHILD_INSERTS: ((tx: Sql, account: number, n: number) => Promise<unknown>)
 const CHILD_TABLES = TABLES.slice(1).map((t) => t.name);
 
 async function writer(o: SoakOptions, index: number, deadline: number, stats: SoakResult, client: Sql) {
-  const rnd = random((o.seed ?? 42) * 1000 + index);
+  const rnd = seededRandom((o.seed ?? 42) * 1000 + index);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   let n = index * 1_000_000;
   while (Date.now() < deadline) {

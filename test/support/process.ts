@@ -8,3 +8,20 @@ export function isRunning(pid: number): boolean {
     return false; // no such process
   }
 }
+
+/** Reads a child's output until `text` has appeared (or the stream ends); the reader's lock is released. */
+export async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  try {
+    while (!seen.includes(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return seen;
+}

@@ -13,6 +13,7 @@ import { startTestSqs } from "../support/sqs.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { createTokenserverTestDb } from "../support/tokenserver.ts";
 import { waitFor } from "../support/wait.ts";
+import { readUntil } from "../support/process.ts";
 
 const db = await createTokenserverTestDb();
 const sqs = await startTestSqs();
@@ -201,16 +202,9 @@ describe("the compiled binary", () => {
       from generate_series(0, ${total - 1}) g`;
     await sendAll(url, Array.from({ length: total }, (_, i) => event({ event: "delete", uid: `s${i}`, iss: "example.com" })));
     const child = Bun.spawn([tool, "--queue-wait-time", "20", "-v", name], { env: env(), stderr: "pipe", stdout: "pipe" });
-    const reader = child.stderr.getReader();
-    let seen = "";
-    while (!seen.includes("Processing account delete")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
+    await readUntil(child.stderr, "Processing account delete");
     const signalledAt = performance.now();
     child.kill("SIGTERM");
-    reader.releaseLock();
     const code = await child.exited;
     expect(code).toBe(0);
     expect(performance.now() - signalledAt).toBeLessThan(25_000); // --queue-wait-time + 5 s
