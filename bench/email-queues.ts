@@ -4,7 +4,6 @@
 // metadata read, forwarded to the notification queue, deleted. Baseline, same run, same emulator: raw
 // ReceiveMessage(10) + DeleteMessageBatch of the same messages on the same three queues, no handler.
 // Target (issue 10): at least 50% of the baseline.
-import postgres from "postgres";
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createLogger } from "../src/core/logger.ts";
 import { noopMetrics } from "../src/core/metrics.ts";
@@ -15,8 +14,8 @@ import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts
 import { sqsOutgoingQueue } from "../src/email/queues/outgoing-queue.ts";
 import { runEmailQueues } from "../src/email/queues/run-queues.ts";
 import { createSqsClient } from "../src/sqs/client.ts";
-import { startCluster } from "../test/support/pg-cluster.ts";
 import { peakRssMiB, percentile, startFauxqsProcess } from "./support/measure.ts";
+import { benchDatabase } from "./support/bench-database.ts";
 
 const NOTIFICATIONS = Number(process.env.BENCH_NOTIFICATIONS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -102,25 +101,8 @@ async function baseline(sqs: SQSClient, bodies: Record<(typeof KINDS)[number], s
   return { rate: (total * 1000) / (performance.now() - started), cpuUs: (used.user + used.system) / total };
 }
 
-// BENCH_DATABASE_URL: run on that server (a database is created and dropped) instead of a throwaway cluster.
-const admin = process.env.BENCH_DATABASE_URL;
-const cluster = admin ? undefined : await startCluster();
-const benchDatabase = `email_queues_bench_${process.pid}`;
-async function onAdmin(statement: string) {
-  const a = postgres(admin!, { max: 1, onnotice: () => {} });
-  try {
-    await a.unsafe(statement);
-  } finally {
-    await a.end();
-  }
-}
-let databaseUrl = cluster?.url ?? "";
-if (admin) {
-  await onAdmin(`create database ${benchDatabase}`);
-  const url = new URL(admin);
-  url.pathname = `/${benchDatabase}`;
-  databaseUrl = url.toString();
-}
+const database = await benchDatabase("email_queues_bench");
+const databaseUrl = database.url;
 const emulator = await startFauxqsProcess();
 // The tool's own client (fetch transport, MD5 checked per message by the tool), for the tool and the baseline alike.
 const client = createSqsClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" }, fetch: true, md5: false });
@@ -170,7 +152,7 @@ try {
 
   console.log(`email-queues benchmark`);
   console.log(`  workload     ${NOTIFICATIONS} notifications (${byKind.bounce.length} bounces with 1-3 recipients, ${byKind.complaint.length} complaints, ${byKind.delivery.length} deliveries) on 3 queues, concurrency ${CONCURRENCY} per queue, pool ${Number(process.env.BENCH_POOL ?? pool)}`);
-  console.log(`  database     ${admin ? `the machine's PostgreSQL (durable: ${admin.replace(/:[^:@/]*@/, ":***@")})` : "throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)"}`);
+  console.log(`  database     ${database.description}`);
   console.log(`  queue        fauxqs emulator in a separate process; ${process.env.BENCH_NO_FORWARD ? "nothing forwarded (BENCH_NO_FORWARD)" : "every notification forwarded to a 4th queue"}; SDK over fetch`);
   console.log(`  processed    ${processed} (invalid ${counts.invalid}, failed ${counts.failed}, forward failed ${counts.forwardFailed}) in ${seconds.toFixed(2)} s; ${rows} bounce rows`);
   console.log(`  throughput   ${rate.toFixed(0)} notifications/s`);
@@ -186,6 +168,5 @@ try {
 } finally {
   client.destroy();
   emulator.stop();
-  cluster?.stop();
-  if (admin) await onAdmin(`drop database if exists ${benchDatabase} with (force)`);
+  await database.stop();
 }

@@ -11,12 +11,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import postgres from "postgres";
 import { createSql, type Sql } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { addCaller, parseRate } from "../src/email/callers.ts";
 import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts";
-import { freePort, startCluster } from "../test/support/pg-cluster.ts";
+import { freePort } from "../test/support/pg-cluster.ts";
+import { benchDatabase } from "./support/bench-database.ts";
 
 const ADDRESSES = 10_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -155,25 +155,8 @@ async function emailSend(databaseUrl: string, bodiesFile: string, tokensFile?: s
   }
 }
 
-const admin = process.env.BENCH_DATABASE_URL;
-const cluster = admin ? undefined : await startCluster();
-let databaseUrl = cluster?.url ?? "";
-const benchDatabase = `email_bench_${process.pid}`;
-/** Runs one statement on the admin connection (create/drop the bench database on a real server). */
-async function onAdmin(statement: string) {
-  const a = postgres(admin!, { max: 1, onnotice: () => {} });
-  try {
-    await a.unsafe(statement);
-  } finally {
-    await a.end();
-  }
-}
-if (admin) {
-  await onAdmin(`create database ${benchDatabase}`);
-  const url = new URL(admin);
-  url.pathname = `/${benchDatabase}`;
-  databaseUrl = url.toString();
-}
+const database = await benchDatabase("email_bench");
+const databaseUrl = database.url;
 try {
   const sql = createSql(databaseUrl, { max: 4 });
   await migrate(sql, EMAIL_DOMAIN, EMAIL_MIGRATIONS);
@@ -228,7 +211,7 @@ try {
   console.log(`email-send benchmark`);
   console.log(`  workload     POST /send, ${REQUESTS} requests (+${WARMUP} warm-up) over ${ADDRESSES} distinct addresses, ${CONCURRENCY} keep-alive connections, ~${bodyBytes} B bodies`);
   console.log(`  data         ${seeded.rows} email_bounces rows (0-20 per address, mostly > 1 year old); ${seeded.blocked} addresses with a recent problem`);
-  console.log(`  database     ${admin ? `the machine's PostgreSQL (${admin.replace(/:[^:@/]*@/, ":***@")})` : "throwaway PostgreSQL 15 cluster (fsync=off, synchronous_commit=off)"}; /send without metadata only reads`);
+  console.log(`  database     ${database.description}; /send without metadata only reads`);
   console.log(`  server       bun cmd/email-send.ts (mock provider, default limits, ${process.env.LOG_LEVEL ? `LOG_LEVEL=${process.env.LOG_LEVEL}` : "info"} logging to a file), own process`);
   console.log(`  load         bench/support/http-load.ts (fetch, keep-alive), own process`);
   console.log(`  email-send   ${email.rps.toFixed(0)} requests/s, p50 ${email.p50.toFixed(2)} ms, p99 ${email.p99.toFixed(2)} ms, peak RSS ${email.rss.toFixed(0)} MiB, statuses ${JSON.stringify(email.statuses)}`);
@@ -253,7 +236,6 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  cluster?.stop();
-  if (admin) await onAdmin(`drop database if exists ${benchDatabase} with (force)`);
+  await database.stop();
   rmSync(work, { recursive: true, force: true });
 }
