@@ -10,26 +10,17 @@
 //   10 minutes apart) until DELIVERY_MAX_AGE after the row was written → dead;
 // - an endpoint failing repeatedly is backed off as a whole (./endpoint-health.ts);
 // - every attempt is recorded with its status, latency and error; the jti is the row's, the same on every try.
-import type { Logger } from "../core/logger.ts";
-import type { Metrics } from "../core/metrics.ts";
 import { sleep } from "../core/backoff.ts";
 import type { Sql } from "../db/client.ts";
 import { EndpointHealth, type HealthPolicy } from "./endpoint-health.ts";
 import { groupWriter } from "./group-writer.ts";
 import { claimDue, deferClient, recordResults, releaseClaims, releaseClient, type DeliveryResult, type DeliveryRow } from "./queries.ts";
-import type { Client } from "./registry.ts";
-import { signSet, type SigningKey } from "./set.ts";
+import { signSet, type SetSenderDeps } from "./set.ts";
 import { callWebhook, isDelivered, rfc8935Error, WebhookError } from "./webhook-call.ts";
 import { webhookUrlProblem } from "./webhook-url.ts";
 
-export interface DeliveryDeps {
+export interface DeliveryDeps extends SetSenderDeps {
   sql: Sql;
-  clients: { get(clientId: string): Client | undefined };
-  key: SigningKey;
-  issuer: string;
-  log: Logger;
-  metrics: Metrics;
-  clock: () => number;
   random?: () => number;
   fetch?: typeof fetch;
 }

@@ -5,22 +5,13 @@
 // Bearer token must be present. Google's OIDC signature on that Bearer cannot be checked here (no Google),
 // so the verification token is the secret; PUBSUB_AUTHENTICATE=false turns both checks off.
 import type { Context } from "hono";
-import type { Logger } from "../core/logger.ts";
-import type { Metrics } from "../core/metrics.ts";
 import { tokenMatches } from "../http/bearer-token.ts";
 import { readBodyWithin } from "../http/body-limit.ts";
-import type { Client } from "./registry.ts";
-import { signSet, type SigningKey } from "./set.ts";
+import { signSet, type SetSenderDeps } from "./set.ts";
 import { callWebhook, isDelivered } from "./webhook-call.ts";
 import { webhookUrlProblem } from "./webhook-url.ts";
 
-export interface ProxyDeps {
-  clients: { get(clientId: string): Client | undefined };
-  key: SigningKey;
-  issuer: string;
-  log: Logger;
-  metrics: Metrics;
-  clock: () => number;
+export interface ProxyDeps extends SetSenderDeps {
   authenticate: boolean;
   verificationToken?: string;
   timeoutMs: number;

@@ -5,6 +5,9 @@
 // sign() because it is faster here (Bun runs it on its thread pool, so signatures use every core while the
 // event loop goes on: ~1,800 SETs/s against ~800/s for sign() on this 2-core machine), and Deno has it too.
 import { isDeleteReason } from "./delete-reason.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../core/metrics.ts";
+import type { Client } from "./registry.ts";
 
 const SCHEMA = "https://schemas.accounts.firefox.com/event/";
 export const EVENT_URIS = {
@@ -105,4 +108,14 @@ export async function signJws(key: SigningKey, claims: Record<string, unknown>):
 /** Claims are built synchronously, so an event without a SET throws before anything is signed. */
 export function signSet(key: SigningKey, input: SetInput): Promise<string> {
   return signJws(key, setClaims(input));
+}
+
+/** What signs and sends SETs needs, wherever it runs (the delivery workers, the proxy endpoint). */
+export interface SetSenderDeps {
+  clients: { get(clientId: string): Client | undefined };
+  key: SigningKey;
+  issuer: string;
+  log: Logger;
+  metrics: Metrics;
+  clock: () => number;
 }
