@@ -6,6 +6,8 @@ import { perTickBatcher } from "./concurrency.ts";
 export interface LineWriter {
   write(line: string): void;
   flush(): void;
+  /** Flushes and stops flushing at process exit (the writer is done: a tool run in a test has ended). */
+  close(): void;
 }
 
 export function batchedLineWriter(out: (text: string) => void = (text) => void process.stderr.write(text), maxPendingBytes = 64 * 1024): LineWriter {
@@ -22,5 +24,9 @@ export function batchedLineWriter(out: (text: string) => void = (text) => void p
       if (pendingBytes >= maxPendingBytes) lines.flush();
     },
     flush: lines.flush,
+    close() {
+      lines.flush();
+      process.off("exit", lines.flush);
+    },
   };
 }

@@ -151,7 +151,7 @@ export async function execute<A extends ArgsDef, S extends BaseSettings, R exten
         if (code === ExitCode.ok) code = ExitCode.failure;
       }
     }
-    lines.flush();
+    lines.close();
   }
   return code;
 }

@@ -23,3 +23,14 @@ test("a large backlog is written at once", () => {
   writer.write("0123456789");
   expect(writes).toEqual(["0123456789\n"]);
 });
+
+test("close flushes and stops listening for process exit (a tool run in process leaves nothing behind)", () => {
+  const writes: string[] = [];
+  const before = process.listenerCount("exit");
+  const writer = batchedLineWriter((text) => writes.push(text));
+  expect(process.listenerCount("exit")).toBe(before + 1);
+  writer.write("last");
+  writer.close();
+  expect(writes).toEqual(["last\n"]);
+  expect(process.listenerCount("exit")).toBe(before);
+});
