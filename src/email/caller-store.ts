@@ -149,20 +149,28 @@ export interface TakeResult {
   retryAfterMs: number;
 }
 
-const keyOf = (e: TakeEntry) => `${e.caller}\n${e.address}`;
+export const counterKey = (e: { caller: string; address: string }) => `${e.caller}\n${e.address}`;
+
+/** Sends counted ahead of need for one counter (./send-lease.ts): `units` more than the batch asks. */
+export interface LeaseAsk {
+  entry: TakeEntry;
+  units: number;
+}
 
 /**
  * The common case of a batch in one plain statement: when every counter has room for all the batch
- * asks of it, all of it is counted (new counters created) and every request is taken. Rows are
- * created and locked in key order, so concurrent statements never deadlock. When some counter lacks
- * room it is left alone, and the keys that were counted are returned for the caller to give back.
+ * asks of it (its leases included), all of it is counted (new counters created) and every request is
+ * taken. Rows are created and locked in key order, so concurrent statements never deadlock. When some
+ * counter lacks room it is left alone, and the keys that were counted are returned: the caller gives
+ * back their sends and keeps their leases (those units were counted with room for them).
  */
-async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], now: number): Promise<{ wanted: number; counted: string[] }> {
+async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], leases: readonly LeaseAsk[], now: number): Promise<{ wanted: number; counted: string[] }> {
+  const extra = new Map(leases.map((l) => [counterKey(l.entry), l.units]));
   const rows = await sql<{ key: string | null; wanted: number }[]>`
     with wanted as (
-      select k, count(*)::integer as n, min(lim) as lim, min(period) as period
-      from unnest(${arrayLiteral(entries.map(keyOf))}::text[], ${arrayLiteral(entries.map((e) => e.limit))}::integer[],
-                  ${arrayLiteral(entries.map((e) => e.periodMs))}::bigint[]) as u(k, lim, period)
+      select k, count(*)::integer + min(x) as n, min(lim) as lim, min(period) as period
+      from unnest(${arrayLiteral(entries.map(counterKey))}::text[], ${arrayLiteral(entries.map((e) => e.limit))}::integer[],
+                  ${arrayLiteral(entries.map((e) => e.periodMs))}::bigint[], ${arrayLiteral(entries.map((e) => extra.get(counterKey(e)) ?? 0))}::integer[]) as u(k, lim, period, x)
       group by k
     ), counted as (
       insert into email_send_counters as c (key, window_start, window_end, count)
@@ -179,21 +187,26 @@ async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], now: numbe
   return { wanted: rows[0]!.wanted, counted: rows.map((r) => r.key).filter((k): k is string => k !== null) };
 }
 
+export interface TakeBatchResult {
+  results: TakeResult[];
+  /** The leases counted: every ask when the batch fitted, else those of the counters that had room. */
+  leased: LeaseAsk[];
+}
+
 /**
  * Takes sends for a batch of requests, each all or nothing, in order: the plain statement above when
- * everything fits (the common case), else what it counted is given back and email_send_take (migration 3)
- * decides request by request.
+ * everything fits (the common case), else what it counted is given back (its leases kept) and
+ * email_send_take (migration 3) decides request by request. `leases` must name keys of the batch.
  */
-export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry[])[], now: number): Promise<TakeResult[]> {
+export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry[])[], now: number, leases: readonly LeaseAsk[] = []): Promise<TakeBatchResult> {
   const all = requests.flat();
   const results: TakeResult[] = requests.map(() => ({ taken: true, refusedEntry: null, retryAfterMs: 0 }));
-  if (all.length === 0) return results;
-  const fast = await takeAllIfRoom(sql, all, now);
-  if (fast.counted.length === fast.wanted) return results;
-  if (fast.counted.length > 0) {
-    const counted = new Set(fast.counted);
-    await giveBackSends(sql, all.filter((e) => counted.has(keyOf(e))).map((e) => ({ ...e, takenAt: now })));
-  }
+  if (all.length === 0) return { results, leased: [] };
+  const fast = await takeAllIfRoom(sql, all, leases, now);
+  if (fast.counted.length === fast.wanted) return { results, leased: [...leases] };
+  const counted = new Set(fast.counted);
+  if (counted.size > 0) await giveBackSends(sql, all.filter((e) => counted.has(counterKey(e))).map((e) => ({ ...e, takenAt: now })));
+  const leased = leases.filter((l) => counted.has(counterKey(l.entry)));
   const request: number[] = [];
   const caller: string[] = [];
   const address: string[] = [];
@@ -213,7 +226,7 @@ export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry
       ${arrayLiteral(request)}::int[], ${arrayLiteral(caller)}::text[], ${arrayLiteral(address)}::text[],
       ${arrayLiteral(limit)}::int[], ${arrayLiteral(period)}::bigint[], ${now}::bigint)`;
   for (const row of rows) results[row.taken_request] = { taken: row.taken, refusedEntry: row.refused_entry, retryAfterMs: Number(row.retry_after_ms) };
-  return results;
+  return { results, leased };
 }
 
 /** email_send_give_back (migration 3): one send back per entry, in the window of its `takenAt`; returns the counters changed. */

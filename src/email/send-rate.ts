@@ -9,10 +9,13 @@
 // The checks of the requests of one event-loop tick go to the database together (takeSends: one upsert
 // when everything fits, else email_send_take request by request), all or nothing per request: a refused
 // request takes nothing from any counter. /send takes while its bounce checks run and gives back what
-// they drop (giveBack, also batched), so the check adds no round trip to a request's path.
+// they drop (giveBack, also batched), so the check adds no round trip to a request's path. Counters
+// with limits of 1,000 or more per window are taken in leases (./send-lease.ts), so that a caller's
+// own counter, which every send of the caller updates, is not one hot row for every instance.
 import type { Logger } from "../core/logger.ts";
 import type { Sql } from "../db/client.ts";
 import { deleteEndedCounters, giveBackSends, takeSends, type TakeEntry, type TakeResult } from "./caller-store.ts";
+import { sendLeases } from "./send-lease.ts";
 import type { CallerLimits, Rate } from "./callers.ts";
 import { EmailError } from "./errors.ts";
 import { coalesceCalls } from "../core/concurrency.ts";
@@ -20,7 +23,10 @@ import { startSweep } from "../db/sweep.ts";
 
 /** What a take counted, to give back what is not sent. */
 export interface Taken {
+  /** Counted in PostgreSQL for this send (at `at`). */
   entries: TakeEntry[];
+  /** Admitted from this instance's leases (at `at`). */
+  fromLeases: TakeEntry[];
   at: number;
 }
 
@@ -62,11 +68,15 @@ export function rateLimitedError(caller: CallerLimits, refused: TakeEntry, retry
 }
 
 export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch?: number } = {}): SendRateGate {
+  const leases = sendLeases();
   const take = coalesceCalls<{ entries: TakeEntry[]; now: number }, TakeResult & { at: number }>(
     // One `now` per batch: the latest, so no send is counted in a window that has already ended.
     async (items) => {
       const at = Math.max(...items.map((i) => i.now));
-      return (await takeSends(sql, items.map((i) => i.entries), at)).map((r) => ({ ...r, at }));
+      const asks = leases.asks(items.flatMap((i) => i.entries), at);
+      const { results, leased } = await takeSends(sql, items.map((i) => i.entries), at, asks);
+      leases.granted(asks, leased, at);
+      return results.map((r) => ({ ...r, at }));
     },
     { maxInFlight: options.maxInFlight ?? 2, maxBatch: options.maxBatch ?? 256 },
   );
@@ -79,16 +89,22 @@ export function sendRateGate(sql: Sql, options: { maxInFlight?: number; maxBatch
   );
   return {
     async take(caller, recipients, now) {
-      const entries = entriesFor(caller, recipients);
-      if (entries.length === 0) return { taken: { entries, at: now } };
+      const fromLeases: TakeEntry[] = [];
+      const entries: TakeEntry[] = [];
+      for (const entry of entriesFor(caller, recipients)) (leases.use(entry, now) ? fromLeases : entries).push(entry);
+      if (entries.length === 0) return { taken: { entries, fromLeases, at: now } };
       const result = await take({ entries, now });
-      if (result.taken) return { taken: { entries, at: result.at } };
+      if (result.taken) return { taken: { entries, fromLeases, at: result.at } };
+      // All or nothing: what the leases admitted goes back to them.
+      for (const entry of fromLeases) leases.putBack(entry, now);
       const entry = entries[result.refusedEntry ?? 0]!;
       return { refused: rateLimitedError(caller, entry, result.retryAfterMs), entry };
     },
     async giveBack(taken, sent) {
       const kept = new Set(sent);
-      const back = taken.entries.filter((e) => (e.address === "" ? kept.size === 0 : !kept.has(e.address)));
+      const notSent = (e: TakeEntry) => (e.address === "" ? kept.size === 0 : !kept.has(e.address));
+      for (const entry of taken.fromLeases.filter(notSent)) leases.putBack(entry, taken.at);
+      const back = taken.entries.filter(notSent);
       if (back.length > 0) await giveBack(back.map((e) => ({ ...e, takenAt: taken.at })));
     },
   };

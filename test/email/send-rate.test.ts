@@ -38,7 +38,7 @@ describe("email_send_take", () => {
                 { caller: "web", address: "", limit: OWN, periodMs: HOUR },
               ].sort(() => random() - 0.5);
             });
-            const results = await takeSends(sql, requests, T0 + batch);
+            const { results } = await takeSends(sql, requests, T0 + batch);
             results.forEach((r, i) => (r.taken ? admitted : refused).push(requests[i]!));
           }
         }),
@@ -63,12 +63,12 @@ describe("email_send_take", () => {
   test("a refused request reports the first refusing entry and the wait until every refusing window ends", async () => {
     const own = { caller: "api", address: "", limit: 1, periodMs: 60_000 };
     const recipient = { caller: "api", address: "x@example.com", limit: 1, periodMs: HOUR };
-    expect(await takeSends(db.sql, [[own, recipient]], T0)).toEqual([{ taken: true, refusedEntry: null, retryAfterMs: 0 }]);
+    expect((await takeSends(db.sql, [[own, recipient]], T0)).results).toEqual([{ taken: true, refusedEntry: null, retryAfterMs: 0 }]);
     // Both full: the minute ends in 60 s, the hour in 40 minutes; the request waits for the later.
-    expect(await takeSends(db.sql, [[own, recipient]], T0 + 1)).toEqual([{ taken: false, refusedEntry: 0, retryAfterMs: 40 * 60_000 - 1 }]);
+    expect((await takeSends(db.sql, [[own, recipient]], T0 + 1)).results).toEqual([{ taken: false, refusedEntry: 0, retryAfterMs: 40 * 60_000 - 1 }]);
     // Within one batch, requests are taken in order: the second one sees the first one's count.
     const fresh = { caller: "api", address: "y@example.com", limit: 1, periodMs: HOUR };
-    expect((await takeSends(db.sql, [[fresh], [fresh], []], T0)).map((r) => r.taken)).toEqual([true, false, true]);
+    expect((await takeSends(db.sql, [[fresh], [fresh], []], T0)).results.map((r) => r.taken)).toEqual([true, false, true]);
     expect(await countsNow()).toEqual(new Map([["api|", 1], ["api|x@example.com", 1], ["api|y@example.com", 1]]));
   });
 
@@ -77,10 +77,10 @@ describe("email_send_take", () => {
     const hour = { caller: "web", address: "z@example.com", limit: 1, periodMs: HOUR };
     await takeSends(db.sql, [[minute, hour]], T0);
     expect(await deleteEndedCounters(db.sql, T0 + 59_999)).toBe(0);
-    expect((await takeSends(db.sql, [[minute]], T0 + 60_000))[0]!.taken).toBe(true); // new minute, row still there
+    expect((await takeSends(db.sql, [[minute]], T0 + 60_000)).results[0]!.taken).toBe(true); // new minute, row still there
     expect(await deleteEndedCounters(db.sql, T0 + 120_000)).toBe(1);
     expect(await countsNow()).toEqual(new Map([["web|z@example.com", 1]]));
-    expect((await takeSends(db.sql, [[minute]], T0 + 120_000))[0]!.taken).toBe(true);
+    expect((await takeSends(db.sql, [[minute]], T0 + 120_000)).results[0]!.taken).toBe(true);
   });
 });
 
