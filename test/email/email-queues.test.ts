@@ -80,7 +80,7 @@ describe("the compiled email-queues binary", () => {
     await empty.sql.unsafe("drop table email_bounces, email_message_data");
     const migrate = await runToEnd(["migrate"], env);
     expect(migrate.code).toBe(0);
-    expect(migrate.stdout).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key, 3_callers_and_send_counters\n");
+    expect(migrate.stdout).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key, 3_callers_and_send_counters, 4_send_counters_unlogged\n");
     expect((await runToEnd(["--drain", "--queue-wait-time", "0"], env)).code).toBe(0);
   });
 

@@ -145,7 +145,7 @@ describe("the compiled email-send binary", () => {
     expect(await new Response(refused.stderr).text()).toContain("email schema not found: missing table(s) email_bounces, email_message_data");
     const migrate = Bun.spawn([tool, "migrate"], { env: baseEnv(empty.url), stdout: "pipe", stderr: "pipe" });
     expect(await migrate.exited).toBe(0);
-    expect(await new Response(migrate.stdout).text()).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key, 3_callers_and_send_counters\n");
+    expect(await new Response(migrate.stdout).text()).toBe("email applied: 1_bounces_and_message_data, 2_bounce_feedback_key, 3_callers_and_send_counters, 4_send_counters_unlogged\n");
   });
 
   test("sends, refuses, promotes a cc, and finishes an in-flight request on SIGTERM before exiting 0", async () => {

@@ -84,6 +84,13 @@ describe("email_send_take", () => {
   });
 });
 
+describe("email_send_counters", () => {
+  test("is unlogged (migration 4): a take writes no WAL and waits for no flush", async () => {
+    const [row] = await db.sql<{ relpersistence: string }[]>`select relpersistence from pg_class where relname = 'email_send_counters'`;
+    expect(row!.relpersistence).toBe("u");
+  });
+});
+
 describe("arrayLiteral", () => {
   test("any text survives the round trip, on a connection's first query", async () => {
     const { arrayLiteral } = await import("../../src/db/array-literal.ts");

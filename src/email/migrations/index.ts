@@ -1,5 +1,5 @@
 // The email schema (DESIGN.md §4): bounce and complaint records (numeric codes of spec/email.md §6.1),
-// the metadata stored by /send, and (version 3) the callers of /send with their send-rate counters.
+// the metadata stored by /send, and (versions 3-4) the callers of /send with their send-rate counters.
 // `email-send migrate` applies it; services only check it. Version 2 belongs to email-queues.
 import type { Migration } from "../../db/migrate.ts";
 
@@ -202,6 +202,17 @@ export const EMAIL_MIGRATIONS: readonly Migration[] = [
         RETURN given;
       END
       $fn$;
+    `,
+  },
+  {
+    version: 4,
+    name: "send_counters_unlogged",
+    sql: `
+      -- Send counters are a guard against loops, not a record: they need no WAL. Unlogged, a take
+      -- writes no WAL and its commit waits for no flush. The price: after a crash (not a clean stop) the
+      -- table is emptied, and a standby has none, so for the rest of the open windows up to N more
+      -- sends per counter can go out. README "Callers and send-rate limits" says so.
+      ALTER TABLE email_send_counters SET UNLOGGED;
     `,
   },
 ];
