@@ -16,7 +16,7 @@ import { startSes } from "./ses.ts";
 import { startSmtpSink } from "./smtp-sink.ts";
 import { startSqs } from "./sqs.ts";
 import { startStackStorageNode } from "./storage-node.ts";
-import { DEV_TOOLS, type DevTool, type ToolContext } from "./tools.ts";
+import { BROKER_ISSUER, DEV_TOOLS, type DevTool, type ToolContext } from "./tools.ts";
 import type { StackState } from "./state.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -143,7 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     started.push({ name: "ses", stop: ses.stop, kill: () => void ses.stop() });
     // The broker's port is known once it is ready; the relying parties ask for its JWKS when a SET comes.
     const jwksUrl = () => (state.tools["event-broker"]?.url ? `${state.tools["event-broker"].url}/.well-known/jwks.json` : undefined);
-    const relyingParties = RELYING_PARTIES.map((rp) => startRelyingParty(rp.name, rp.clientId, jwksUrl, out));
+    const relyingParties = RELYING_PARTIES.map((rp) => startRelyingParty(rp.name, rp.clientId, BROKER_ISSUER, jwksUrl, out));
     started.push({
       name: "relying parties",
       stop: async () => void (await Promise.all(relyingParties.map((rp) => rp.stop()))),
