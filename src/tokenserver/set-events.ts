@@ -6,11 +6,9 @@
 // as password-change too. Other events (profile-change, subscriptions…) are not the tokenserver's: they
 // are acknowledged and ignored, or the broker would retry them for a week.
 import { EVENT_URIS } from "../secevent/event-uris.ts";
-import type { AccountEvent } from "./account-event.ts";
+import { isObject, type AccountEvent } from "./account-event.ts";
 
 export const DEFAULT_FXA_EMAIL_DOMAIN = "api.accounts.firefox.com";
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * The events of one SET in its order. A SET whose `sub` or payload the handler could not use gives one
