@@ -1,5 +1,28 @@
-// process-account-events: FxA account events from SQS → the Sync tokenserver database.
+// process-account-events: FxA account events from SQS → the Sync tokenserver database; `serve` takes
+// the same events as the event broker's Security Event Tokens on a webhook (no SQS in between).
+import type { Sql } from "../src/db/client.ts";
 import { commonArgs, databaseArgs, defineTool, main } from "../src/runtime/tool.ts";
+
+const checkSchema = async (sql: Sql) => (await import("../src/tokenserver/repository.ts")).createTokenserverRepository(sql).checkSchema();
+
+const serveTool = defineTool({
+  meta: {
+    name: "process-account-events serve",
+    description: "Accept the event broker's Security Event Tokens (delete-user, password-change) on POST /v1/events and apply them like SQS events",
+  },
+  args: {
+    host: { type: "string", valueHint: "ADDRESS", description: "Address to listen on (default: 127.0.0.1)" },
+    port: { type: "string", valueHint: "PORT", description: "Port to listen on; 0 picks a free one (default: $PORT or 8000)" },
+    ...databaseArgs,
+    ...commonArgs,
+  },
+  settings: async (input) => (await import("../src/tokenserver/account-events-config.ts")).eventsServeSettings(input),
+  checkSchema,
+  run: async (ctx) => (await import("../src/tokenserver/serve-events.ts")).runEventsServeTool(ctx),
+  // Requests in flight get 10 s, then their connections are closed (the broker retries them).
+  stopTimeoutMs: 15_000,
+  inFlight: "in-flight requests",
+});
 
 export const tool = defineTool({
   meta: {
@@ -16,7 +39,7 @@ export const tool = defineTool({
     ...commonArgs,
   },
   settings: async (input) => (await import("../src/tokenserver/account-events-config.ts")).accountEventsSettings(input),
-  checkSchema: async (sql) => (await import("../src/tokenserver/repository.ts")).createTokenserverRepository(sql).checkSchema(),
+  checkSchema,
   run: async (ctx) => (await import("../src/tokenserver/account-events.ts")).runAccountEventsTool(ctx),
   // Handlers in flight get 20 s, then their statements are cancelled and their messages stay queued.
   stopTimeoutMs: 30_000,
@@ -25,6 +48,7 @@ export const tool = defineTool({
     schemas: async () => [(await import("../src/tokenserver/migrations/index.ts")).TOKENSERVER_SCHEMA],
     databaseUrl: async (env) => (await import("../src/tokenserver/config.ts")).tokenserverDbSettings(env).databaseUrl,
   },
+  commands: { serve: serveTool },
 });
 
 if (import.meta.main) await main(tool);

@@ -1,8 +1,11 @@
 // A relying party stand-in for event-broker (as the storage node is one for purge-old-records): a
-// webhook on loopback that verifies every SET against the broker's /.well-known/jwks.json (fetched when
-// a kid is first seen, as a real RP does), checks that it is addressed to it, prints what it received
-// and keeps it for the demo. A verified SET is answered 200; anything else 401, so the broker retries.
-import { verifySet } from "../test/support/broker.ts";
+// webhook on loopback that verifies every SET with the relying parties' verifier (src/secevent: the
+// broker's /.well-known/jwks.json fetched when a kid is first seen, signature, issuer and audience),
+// prints what it received and keeps it for the demo. A verified SET is answered 200; anything else 401,
+// so the broker retries.
+import { createLogger } from "../src/core/logger.ts";
+import { createJwksCache, type JwksCache } from "../src/secevent/jwks.ts";
+import { verifySet } from "../src/secevent/verify.ts";
 
 export interface ReceivedSet {
   at: number;
@@ -29,32 +32,24 @@ const KEEP = 500;
 const short = (uri: string) => uri.replace(/^.*\/event\//, "");
 
 /** `jwksUrl` is read when a SET arrives: the broker picks its port after the relying parties start. */
-export function startRelyingParty(name: string, clientId: string, jwksUrl: () => string | undefined, out: (line: string) => void): StackRelyingParty {
+export function startRelyingParty(name: string, clientId: string, issuer: string, jwksUrl: () => string | undefined, out: (line: string) => void): StackRelyingParty {
   const sets: ReceivedSet[] = [];
-  let keys = new Map<string, Record<string, unknown>>();
-
-  async function keyFor(kid: string): Promise<Record<string, unknown>> {
-    if (!keys.has(kid)) {
-      const url = jwksUrl();
-      if (!url) throw new Error("the broker's JWKS is not known yet");
-      const jwks = (await (await fetch(url)).json()) as { keys: Record<string, unknown>[] };
-      keys = new Map(jwks.keys.map((k) => [String(k.kid), k]));
-    }
-    const key = keys.get(kid);
-    if (!key) throw new Error(`kid ${kid} is not in the broker's JWKS`);
-    return key;
-  }
+  let keys: JwksCache | undefined;
+  const log = createLogger({ name, level: "warn", format: "pretty", write: (line) => out(`[${name}] ${line}`) });
 
   async function receive(authorization: string | null): Promise<ReceivedSet> {
     const got: ReceivedSet = { at: Date.now(), verified: "ok", kid: null, aud: null, sub: null, iss: null, jti: null, events: {} };
     try {
       const token = authorization?.match(/^Bearer (.+)$/)?.[1];
       if (!token) throw new Error("no Bearer SET");
-      const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()) as { kid?: string };
-      got.kid = header.kid ?? null;
-      const { payload } = verifySet(token, await keyFor(header.kid ?? ""));
-      Object.assign(got, { aud: payload.aud ?? null, sub: payload.sub ?? null, iss: payload.iss ?? null, jti: payload.jti ?? null, events: payload.events ?? {} });
-      if (got.aud !== clientId) throw new Error(`addressed to ${got.aud}, not ${clientId}`);
+      const claims = (part: number) => JSON.parse(Buffer.from(token.split(".")[part] ?? "", "base64url").toString() || "{}");
+      // Read before verifying, so a refused SET still shows what it claimed.
+      const payload = claims(1);
+      Object.assign(got, { kid: claims(0).kid ?? null, aud: payload.aud ?? null, sub: payload.sub ?? null, iss: payload.iss ?? null, jti: payload.jti ?? null, events: payload.events ?? {} });
+      const url = jwksUrl();
+      if (!url) throw new Error("the broker's JWKS is not known yet");
+      keys ??= createJwksCache({ url, log });
+      await verifySet(token, { keys, issuer, audience: clientId });
     } catch (error) {
       got.verified = (error as Error).message;
     }

@@ -15,8 +15,9 @@ import { startRelyingParty } from "./relying-party.ts";
 import { startSes } from "./ses.ts";
 import { startSmtpSink } from "./smtp-sink.ts";
 import { startSqs } from "./sqs.ts";
+import { freePort } from "../test/support/pg-cluster.ts";
 import { startStackStorageNode } from "./storage-node.ts";
-import { DEV_TOOLS, type DevTool, type ToolContext } from "./tools.ts";
+import { BROKER_ISSUER, DEV_TOOLS, type DevTool, type ToolContext } from "./tools.ts";
 import type { StackState } from "./state.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -94,13 +95,14 @@ async function brokerSigningKey(): Promise<string> {
 }
 
 async function runMigrate(tool: DevTool, ctx: ToolContext, options: Required<Omit<StackOptions, "tools">>): Promise<void> {
-  const child = startChild(`${tool.name} migrate`, toolArgv(tool.name, options.mode, ["migrate"]), {
+  const command = tool.command ?? tool.name;
+  const child = startChild(`${command} migrate`, toolArgv(command, options.mode, ["migrate"]), {
     env: childEnv(options.env, tool.env(ctx)),
     out: options.out,
     cwd: ROOT,
   });
   const code = await child.exited;
-  if (code !== 0) throw new Error(`${tool.name} migrate exited ${code}`);
+  if (code !== 0) throw new Error(`${command} migrate exited ${code}`);
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -143,7 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     started.push({ name: "ses", stop: ses.stop, kill: () => void ses.stop() });
     // The broker's port is known once it is ready; the relying parties ask for its JWKS when a SET comes.
     const jwksUrl = () => (state.tools["event-broker"]?.url ? `${state.tools["event-broker"].url}/.well-known/jwks.json` : undefined);
-    const relyingParties = RELYING_PARTIES.map((rp) => startRelyingParty(rp.name, rp.clientId, jwksUrl, out));
+    const relyingParties = RELYING_PARTIES.map((rp) => startRelyingParty(rp.name, rp.clientId, BROKER_ISSUER, jwksUrl, out));
     started.push({
       name: "relying parties",
       stop: async () => void (await Promise.all(relyingParties.map((rp) => rp.stop()))),
@@ -180,10 +182,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emailHmacKey: secret("dev-hmac-key"),
       brokerKey: await brokerSigningKey(),
       brokerToken: secret("dev-pubsub-token"),
+      syncWebhook: await freePort().then((port) => ({ port, url: `http://127.0.0.1:${port}/v1/events` })),
+      readyTools: state.tools,
       runTool: async (name, args, extra) =>
         await startChild(`${name} ${args.slice(0, 2).join(" ")}`, toolArgv(name, mode, args), { env: childEnv(env, extra), out, cwd: ROOT }).exited,
     };
-    for (const tool of tools) await runMigrate(tool, ctx, { env, out, mode });
+    // A tool's commands share its schema: migrated once.
+    const migrating = tools.filter((tool, i) => tools.findIndex((t) => (t.command ?? t.name) === (tool.command ?? tool.name)) === i);
+    for (const tool of migrating) await runMigrate(tool, ctx, { env, out, mode });
     for (const tool of tools) await tool.seed?.(ctx);
 
     const children: Child[] = [];
@@ -192,15 +198,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stop: async () => void (await Promise.all(children.map(async (c) => say(`${c.name} exited ${await c.stop(TOOL_STOP_GRACE_MS)}`)))),
       kill: () => children.forEach((c) => c.kill()),
     });
-    await Promise.all(
-      tools.map(async (tool) => {
-        const child = startChild(tool.name, toolArgv(tool.name, mode, tool.args(ctx)), { env: childEnv(env, tool.env(ctx)), out, cwd: ROOT });
-        children.push(child);
-        const line = await child.waitForLine(tool.readyLine, TOOL_READY_MS);
-        state.tools[tool.name] = { pid: String(child.pid), ...(await tool.ready(ctx, line, child)) };
-        void child.exited.then((code) => stopping || say(`${tool.name} exited ${code} on its own; the rest keeps running`));
-      }),
-    );
+    const ready = new Map<string, Promise<void>>();
+    for (const tool of tools) {
+      ready.set(
+        tool.name,
+        (async () => {
+          if (tool.after) await ready.get(tool.after);
+          const child = startChild(tool.name, toolArgv(tool.command ?? tool.name, mode, tool.args(ctx)), { env: childEnv(env, tool.env(ctx)), out, cwd: ROOT });
+          children.push(child);
+          const line = await child.waitForLine(tool.readyLine, TOOL_READY_MS);
+          state.tools[tool.name] = { pid: String(child.pid), ...(await tool.ready(ctx, line, child)) };
+          void child.exited.then((code) => stopping || say(`${tool.name} exited ${code} on its own; the rest keeps running`));
+        })(),
+      );
+    }
+    await Promise.all(ready.values());
     // Keep the summary in the list's order, whichever tool was ready first.
     state.tools = Object.fromEntries(tools.map((t) => [t.name, state.tools[t.name]!]));
     return { state, smtpMessages: smtp.messages, storageRequests: storage.requests, sesMessages: ses.messages, relyingPartySets, stop, kill };

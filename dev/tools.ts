@@ -17,6 +17,11 @@ export interface ToolContext {
   ses: { endpoint: string };
   /** The broker's relying-party stand-ins. */
   relyingParties: { name: string; clientId: string; url: string }[];
+  /** Where `process-account-events serve` listens: chosen before the broker starts, so the broker
+   * knows the webhook from its first client load (PGlite delivers no NOTIFY of a later change). */
+  syncWebhook: { port: number; url: string };
+  /** What each tool reported when ready, so far (a tool that starts `after` another reads it). */
+  readyTools: Record<string, Record<string, string>>;
   /** Secrets made up for this stack. */
   emailToken: string;
   emailHmacKey: string;
@@ -28,7 +33,12 @@ export interface ToolContext {
 }
 
 export interface DevTool {
+  /** What the stack's logs and state call it. */
   name: string;
+  /** The cmd/ file it runs, when it is not `name` (a tool's command, such as `serve`). */
+  command?: string;
+  /** A tool that must be ready first (its url is in ctx.readyTools when args and env are built). */
+  after?: string;
   /** SQS queues the stack creates before the tools start. */
   queues: readonly string[];
   /** Data the tool needs in its schema before it starts (after every `<tool> migrate`). */
@@ -49,6 +59,8 @@ export const SES_QUEUES = { bounce: "ses-bounce", complaint: "ses-complaint", de
 export const EMAIL_NOTIFICATION_QUEUE = "email-notifications";
 export const SERVICE_NOTIFICATION_QUEUE = "service-notifications";
 export const BROKER_ISSUER = "https://accounts.dev-stack.invalid";
+/** The OAuth client id the tokenserver is registered with at the broker (Firefox's, as for Sync). */
+export const SYNC_CLIENT_ID = "5882386c6d801776";
 /** account-config's poll where NOTIFY is not delivered (PGlite): the fallback that keeps a change
  * visible within a second. Elsewhere the tool's default (10 s) backs up LISTEN. */
 export const ACCOUNT_CONFIG_FALLBACK_POLL_MS = 250;
@@ -105,6 +117,27 @@ const processAccountEvents: DevTool = {
   ready: async () => ({ summary: `consuming the ${ACCOUNT_EVENTS_QUEUE} queue` }),
 };
 
+/** The tokenserver as the broker's third relying party: SETs on a webhook, no SQS in between. */
+const tokenserverWebhook: DevTool = {
+  name: "process-account-events serve",
+  command: "process-account-events",
+  queues: [],
+  after: "event-broker",
+  args: (ctx) => ["serve", "--host", "127.0.0.1", "--port", String(ctx.syncWebhook.port), "-v", "--human_logs"],
+  env: (ctx) => ({
+    SYNC_TOKENSERVER__DATABASE_URL: ctx.databaseUrl,
+    // Known once the broker is ready (`after`); `migrate` does not read it.
+    BROKER_JWKS_URL: `${ctx.readyTools["event-broker"]?.url ?? ""}/.well-known/jwks.json`,
+    BROKER_ISSUER,
+    BROKER_AUDIENCE: SYNC_CLIENT_ID,
+  }),
+  readyLine: /: Listening .*\bport=(\d+)/,
+  async ready(ctx, line) {
+    const url = await heartbeatOf("process-account-events serve", line);
+    return { summary: `${url}/v1/events  (the broker's SETs for client ${SYNC_CLIENT_ID}, RFC 8935, verified against its JWKS → the users table)`, url };
+  },
+};
+
 /** The stack's storage node in the tokenserver's nodes table: accounts are allocated to it, and purges
  * send their DELETEs to it. */
 async function registerStorageNode(ctx: ToolContext): Promise<void> {
@@ -158,11 +191,16 @@ const emailQueues: DevTool = {
   }),
 };
 
-/** The relying parties in broker_clients, through the broker's own CLI. */
+/** The relying parties in broker_clients, through the broker's own CLI: the stand-ins (bearer) and
+ * the tokenserver's webhook (RFC 8935). */
 async function registerRelyingParties(ctx: ToolContext): Promise<void> {
-  for (const rp of ctx.relyingParties) {
-    const code = await ctx.runTool("event-broker", ["clients", "set", rp.clientId, "--webhook-url", rp.url, "--allow-insecure-webhooks", "--human_logs"], { DATABASE_URL: ctx.databaseUrl });
-    if (code !== 0) throw new Error(`event-broker clients set ${rp.clientId} exited ${code}`);
+  const clients = [
+    ...ctx.relyingParties.map((rp) => [rp.clientId, rp.url]),
+    [SYNC_CLIENT_ID, ctx.syncWebhook.url, "--format", "rfc8935"],
+  ];
+  for (const [clientId, url, ...extra] of clients) {
+    const code = await ctx.runTool("event-broker", ["clients", "set", clientId!, "--webhook-url", url!, ...extra, "--allow-insecure-webhooks", "--human_logs"], { DATABASE_URL: ctx.databaseUrl });
+    if (code !== 0) throw new Error(`event-broker clients set ${clientId} exited ${code}`);
   }
 }
 
@@ -185,7 +223,7 @@ const eventBroker: DevTool = {
   async ready(ctx, line, child) {
     const url = await heartbeatOf("event-broker", line);
     await child.waitForLine(/: Event broker server started/, 30_000);
-    const rps = ctx.relyingParties.map((rp) => `${rp.name} (${rp.clientId})`).join(" and ");
+    const rps = [...ctx.relyingParties.map((rp) => `${rp.name} (${rp.clientId})`), `the tokenserver (${SYNC_CLIENT_ID})`].join(", ");
     return { summary: `${url}  (${SERVICE_NOTIFICATION_QUEUE} queue → SETs to ${rps}; JWKS at ${url}/.well-known/jwks.json)`, url };
   },
 };
@@ -225,4 +263,4 @@ const accountConfig: DevTool = {
 };
 
 /** In start order; the stack stops them all at once, before anything else. */
-export const DEV_TOOLS: readonly DevTool[] = [emailSend, emailQueues, processAccountEvents, purgeOldRecords, eventBroker, accountConfig];
+export const DEV_TOOLS: readonly DevTool[] = [emailSend, emailQueues, processAccountEvents, purgeOldRecords, eventBroker, tokenserverWebhook, accountConfig];

@@ -1,9 +1,12 @@
 // The event-broker chapter of the demo: a user logs in to both relying parties (login events with their
 // client ids on the service-notification queue, as the auth server publishes them through SNS), changes
 // the password and deletes the account; each relying party receives one SET per event, which it has
-// verified against the broker's /.well-known/jwks.json, addressed to it, about that user.
+// verified against the broker's /.well-known/jwks.json, addressed to it, about that user. Last, the
+// tokenserver as the third relying party: a Sync user's deletion reaches its users table as a SET.
+import { selectUserRecords } from "../../src/tokenserver/queries.ts";
+import { MAX_GENERATION } from "../../src/tokenserver/types.ts";
 import type { ReceivedSet } from "../relying-party.ts";
-import { BROKER_ISSUER, SERVICE_NOTIFICATION_QUEUE } from "../tools.ts";
+import { BROKER_ISSUER, SERVICE_NOTIFICATION_QUEUE, SYNC_CLIENT_ID } from "../tools.ts";
 import { check, type DemoContext } from "./context.ts";
 import type { DemoStep } from "./step.ts";
 
@@ -82,6 +85,29 @@ export function brokerSteps(): DemoStep[] {
         const sets = await setsAbout(ctx, story.uid, `${EVENT}delete-user`);
         const payload = JSON.stringify(Object.values(sets)[0]![0]!.events[`${EVENT}delete-user`]);
         return `delete → delete-user SETs (payload ${payload}), verified: ${got}; broker_logins has none left for the user`;
+      },
+    },
+    {
+      chapter: "broker",
+      title: "a Sync user's deletion reaches the tokenserver as a SET: its records are replaced",
+      async run(ctx) {
+        const uid = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+        const email = `${uid}@api.accounts.firefox.com`;
+        await ctx.repo.allocateUser(email, { generation: BigInt(Date.now()), node: ctx.state.storage.url });
+        await ctx.sendToQueue(SERVICE_NOTIFICATION_QUEUE, serviceNotification("login", uid, { clientId: SYNC_CLIENT_ID, deviceCount: 1, email: `${uid}@example.com`, service: "sync" }));
+        await ctx.until(async () => (await ctx.sql`select 1 from broker_logins where uid = ${uid} and client_id = ${SYNC_CLIENT_ID}`).length === 1, "event-broker records the Sync login");
+        await ctx.sendToQueue(SERVICE_NOTIFICATION_QUEUE, serviceNotification("delete", uid, { reason: "user" }));
+        const records = async () => await selectUserRecords(ctx.sql, await ctx.repo.serviceId(), email);
+        await ctx.until(async () => (await records()).every((r) => r.replaced_at !== null), "process-account-events serve replaces the user's record");
+        check((await records()).some((r) => r.generation === MAX_GENERATION), "the record is retired (generation 2^63-1)");
+        const delivery = async () =>
+          (await ctx.sql<{ status: string; last_status: number | null }[]>`
+            select status, last_status from broker_deliveries where uid = ${uid} and client_id = ${SYNC_CLIENT_ID} and event = 'delete'`)[0];
+        // The broker records the answer just after the tokenserver has applied the event.
+        await ctx.until(async () => (await delivery())?.status !== "pending", "event-broker records the delivery's answer");
+        const answered = await delivery();
+        check(answered?.status === "delivered" && answered.last_status === 202, `the broker delivered the SET and the tokenserver answered 202 (got ${JSON.stringify(answered)})`);
+        return `login (client ${SYNC_CLIENT_ID}) and delete on ${SERVICE_NOTIFICATION_QUEUE} → event-broker → RFC 8935 SET → process-account-events serve verified it (202) → ${email} replaced at generation 2^63-1; no SQS in between`;
       },
     },
   ];

@@ -8,17 +8,10 @@ import { isDeleteReason } from "./delete-reason.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { Client } from "./registry.ts";
+import { EVENT_URIS } from "../secevent/event-uris.ts";
 
-const SCHEMA = "https://schemas.accounts.firefox.com/event/";
-export const EVENT_URIS = {
-  subscription: `${SCHEMA}subscription-state-change`,
-  delete: `${SCHEMA}delete-user`,
-  password: `${SCHEMA}password-change`,
-  profile: `${SCHEMA}profile-change`,
-  metricsOptOut: `${SCHEMA}metrics-opt-out`,
-  metricsOptIn: `${SCHEMA}metrics-opt-in`,
-  appleMigration: `${SCHEMA}apple-user-migration`,
-} as const;
+// The URIs are shared with the relying parties (src/secevent); re-exported for the broker's own modules.
+export { EVENT_URIS };
 
 export interface SigningKey {
   kid?: string;

@@ -4,7 +4,9 @@ import { z } from "zod";
 import { intText, parseSettings } from "../core/config.ts";
 import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-spec.ts";
 import { commonSettings, databaseSettings } from "../runtime/tool-settings.ts";
+import { UsageError } from "../core/errors.ts";
 import { tokenserverDbSettings } from "./config.ts";
+import { DEFAULT_FXA_EMAIL_DOMAIN } from "./set-events.ts";
 
 /** The flags this reads, besides the common and database ones. */
 export interface AccountEventsFlags {
@@ -51,3 +53,59 @@ export type AccountEventsSettings = ReturnType<typeof accountEventsSettings>;
 export function dbPoolSize(concurrency: number): number {
   return Math.max(2, Math.ceil(concurrency / 4));
 }
+
+/** The flags of `serve`, besides the common and database ones. */
+export interface EventsServeFlags {
+  host: string | undefined;
+  port: string | undefined;
+}
+
+export const DEFAULT_SERVE_PORT = "8000";
+
+/**
+ * `serve`'s settings: where to listen (--host, else 127.0.0.1; --port, else PORT, else 8000), the broker
+ * whose SETs are accepted (BROKER_JWKS_URL, BROKER_ISSUER, BROKER_AUDIENCE: all required) and the
+ * tokenserver email domain (SYNC_TOKENSERVER__FXA_EMAIL_DOMAIN, as syncstorage-rs names it).
+ */
+export function eventsServeSettings(input: SettingsInput<typeof commonArgs & typeof databaseArgs> & { flags: EventsServeFlags }) {
+  const { flags, env, label } = input;
+  if (input.extra.length > 0) throw new UsageError(`serve: unexpected argument ${JSON.stringify(input.extra[0])}`);
+  const parsed = parseSettings(
+    z.object({
+      host: z.string().min(1),
+      port: intText({ min: 0, max: 65535 }),
+      jwksUrl: z.url({ protocol: /^https?$/ }),
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      emailDomain: z.string().regex(/^[^@\s]+$/, "must be a domain (no @ or spaces)"),
+    }),
+    {
+      host: flags.host || "127.0.0.1",
+      port: flags.port || env.PORT || DEFAULT_SERVE_PORT,
+      jwksUrl: env.BROKER_JWKS_URL ?? "",
+      issuer: env.BROKER_ISSUER ?? "",
+      audience: env.BROKER_AUDIENCE ?? "",
+      emailDomain: env.SYNC_TOKENSERVER__FXA_EMAIL_DOMAIN || DEFAULT_FXA_EMAIL_DOMAIN,
+    },
+    {
+      host: label("host"),
+      port: flags.port ? label("port") : "PORT",
+      jwksUrl: "BROKER_JWKS_URL (the broker's /.well-known/jwks.json)",
+      issuer: "BROKER_ISSUER (the broker's OPENID_ISSUER)",
+      audience: "BROKER_AUDIENCE (the client id the tokenserver is registered as)",
+      emailDomain: "SYNC_TOKENSERVER__FXA_EMAIL_DOMAIN",
+    },
+  );
+  const db = tokenserverDbSettings(env);
+  return {
+    host: parsed.host,
+    port: parsed.port,
+    broker: { jwksUrl: parsed.jwksUrl, issuer: parsed.issuer, audience: parsed.audience },
+    emailDomain: parsed.emailDomain,
+    db,
+    ...commonSettings(input, "tokenserver"),
+    database: databaseSettings(input, { url: db.databaseUrl, poolSize: 4 }),
+  };
+}
+
+export type EventsServeSettings = ReturnType<typeof eventsServeSettings>;

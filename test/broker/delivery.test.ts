@@ -80,7 +80,7 @@ describe("delivery", () => {
     const call = rp.calls[0]!;
     expect(call.body).toBe("");
     expect(call.contentType).toBeNull();
-    const { header, payload } = verifySet(call.authorization!.replace(/^Bearer /, ""));
+    const { header, payload } = await verifySet(call.authorization!.replace(/^Bearer /, ""));
     expect(header).toEqual({ alg: "RS256", kid: "20250301-5f0e1c2d" });
     expect(payload).toEqual({
       aud: "e6eb0d1e856335fc",
@@ -105,7 +105,7 @@ describe("delivery", () => {
     await settled("delivered");
     expect(rp.calls[0]!.authorization).toBeNull();
     expect(rp.calls[0]!.contentType).toBe("application/secevent+jwt");
-    expect(verifySet(rp.calls[0]!.body).payload.aud).toBe("e6eb0d1e856335fc");
+    expect((await verifySet(rp.calls[0]!.body)).payload.aud).toBe("e6eb0d1e856335fc");
   });
 
   test("RFC 8935 error body is read and recorded", async () => {
@@ -132,7 +132,7 @@ describe("delivery", () => {
       h.advance(7_500);
       await settled("delivered");
       expect(rp.calls).toHaveLength(2);
-      const jtis = rp.calls.map((c) => verifySet(c.authorization!.slice(7)).payload.jti);
+      const jtis = await Promise.all(rp.calls.map(async (c) => (await verifySet(c.authorization!.slice(7))).payload.jti));
       expect(jtis).toEqual([JTI, JTI]);
       expect((await attempts()).map((a) => a.http_status)).toEqual([status, 200]);
       expect(h.metrics.count("proxy.fail", { clientId: "e6eb0d1e856335fc", statusCode: String(status), type: "passwordChange" })).toBe(1);

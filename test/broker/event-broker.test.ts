@@ -105,11 +105,11 @@ describe("serve", () => {
     await rp2.waitForCalls(1);
 
     const jwks = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
-    const bearer = verifySet(rp1.calls[0]!.authorization!.slice(7), jwks.keys[0]);
+    const bearer = await verifySet(rp1.calls[0]!.authorization!.slice(7), jwks.keys[0]);
     expect(bearer.payload).toMatchObject({ aud: "e6eb0d1e856335fc", sub: UID, iss: "https://accounts.firefox.com", events: { "https://schemas.accounts.firefox.com/event/password-change": { changeTime: base.timestamp } } });
     expect(rp1.calls[0]!.body).toBe("");
     expect(rp2.calls[0]!.contentType).toBe("application/secevent+jwt");
-    expect(verifySet(rp2.calls[0]!.body, jwks.keys[0]).payload.aud).toBe("ed18cbc69ec23491");
+    expect((await verifySet(rp2.calls[0]!.body, jwks.keys[0])).payload.aud).toBe("ed18cbc69ec23491");
 
     // A resource server registered while the broker runs hears of the next event.
     expect((await cli(["clients", "set", "c2a9f1d6e8b47305", "--webhook-url", rp3.url, "--allow-insecure-webhooks", "--resource-server"])).code).toBe(0);
@@ -119,7 +119,7 @@ describe("serve", () => {
     );
     await send([JSON.stringify({ ...base, event: "profileDataChange", locale: "de" })]);
     await rp3.waitForCalls(1);
-    expect(verifySet(rp3.calls[0]!.authorization!.slice(7)).payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/profile-change": { uid: UID, locale: "de" } });
+    expect((await verifySet(rp3.calls[0]!.authorization!.slice(7))).payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/profile-change": { uid: UID, locale: "de" } });
 
     await rp1.waitForCalls(2); // the profile change reached the first RP too
     await waitFor(async () => (await db.sql`select 1 from broker_deliveries where status = 'pending'`).length === 0, "every delivery recorded");

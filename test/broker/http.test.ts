@@ -79,7 +79,7 @@ describe("POST /v1/proxy/:clientId", () => {
     expect(res.status).toBe(200);
     expect(rp.calls).toHaveLength(1);
     expect(rp.calls[0]!.body).toBe("");
-    const { payload } = verifySet(rp.calls[0]!.authorization!.slice("Bearer ".length));
+    const { payload } = await verifySet(rp.calls[0]!.authorization!.slice("Bearer ".length));
     expect(payload).toMatchObject({ aud: "abc1234", sub: "uid1234", iss: "testing", iat: NOW / 1000 });
     expect(payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/subscription-state-change": { capabilities: ["cap1", "cap2"], changeTime: 1741963400, isActive: true } });
     expect(metrics.calls.find((c) => c.name === "proxy.success")).toMatchObject({ kind: "timing", value: 50, tags: { clientId: "abc1234", statusCode: "200", type: "subscription:update" } });
@@ -89,7 +89,7 @@ describe("POST /v1/proxy/:clientId", () => {
   test("delete: the event is {}", async () => {
     const { app } = build();
     expect((await post(app, "/v1/proxy/abc1234", push({ event: "delete", uid: "uid1234" }))).status).toBe(200);
-    expect(verifySet(rp.calls[0]!.authorization!.slice(7)).payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/delete-user": {} });
+    expect((await verifySet(rp.calls[0]!.authorization!.slice(7))).payload.events).toEqual({ "https://schemas.accounts.firefox.com/event/delete-user": {} });
   });
 
   test("proxies an error code back: 400 'Error123' as {statusCode, message}; proxy.fail counted", async () => {

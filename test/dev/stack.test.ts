@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startStack, type Stack } from "../../dev/stack.ts";
+import { SYNC_CLIENT_ID } from "../../dev/tools.ts";
 import { createSql } from "../../src/db/client.ts";
 import type { StackState } from "../../dev/state.ts";
 import { createTestDatabase } from "../support/postgres.ts";
@@ -18,7 +19,7 @@ function ports(state: StackState): number[] {
   const http = Object.values(state.tools).flatMap((t) => (t.url ? [t.url] : []));
   return [state.sqs.endpoint, state.storage.url, state.control, state.ses.endpoint, ...state.relyingParties.map((rp) => rp.url), ...http].map(portOf).concat(state.smtp.port);
 }
-const TOOLS = ["email-send", "email-queues", "process-account-events", "purge-old-records", "event-broker", "account-config"];
+const TOOLS = ["email-send", "email-queues", "process-account-events", "purge-old-records", "event-broker", "process-account-events serve", "account-config"];
 const QUEUES = ["ses-bounce", "ses-complaint", "ses-delivery", "email-notifications", "account-events", "service-notifications"];
 
 /** The SMTP greeting, read from a fresh connection. */
@@ -53,15 +54,19 @@ describe("two dev stacks on DATABASE_URL", () => {
 
   test("every part answers", async () => {
     const { state } = stacks[0]!;
-    for (const tool of ["email-send", "event-broker", "account-config"]) expect((await fetch(`${state.tools[tool]!.url}/__heartbeat__`)).status).toBe(200);
+    for (const tool of ["email-send", "event-broker", "process-account-events serve", "account-config"]) expect((await fetch(`${state.tools[tool]!.url}/__heartbeat__`)).status).toBe(200);
     expect(Object.keys(state.tools)).toEqual(TOOLS);
     for (const tool of TOOLS) expect(isRunning(Number(state.tools[tool]!.pid))).toBe(true);
     expect(Object.keys(state.sqs.queues)).toEqual(QUEUES);
-    // The relying parties are registered through the broker's CLI, and the sample accounts are served.
+    // The relying parties (the stand-ins and the tokenserver's webhook, RFC 8935) are registered through
+    // the broker's CLI, and the sample accounts are served.
     const db = createSql(state.database.url, { max: 1 });
-    const clients = await db<{ client_id: string; webhook_url: string }[]>`select client_id, webhook_url from broker_clients order by client_id`;
+    const clients = await db<{ client_id: string; webhook_url: string; delivery_format: string }[]>`select client_id, webhook_url, delivery_format from broker_clients order by client_id`;
     await db.end();
-    expect(clients.map((c) => [c.client_id, c.webhook_url])).toEqual(state.relyingParties.map((rp) => [rp.clientId, rp.url]));
+    expect(clients.map((c) => [c.client_id, c.webhook_url, c.delivery_format])).toEqual([
+      [SYNC_CLIENT_ID, `${state.tools["process-account-events serve"]!.url}/v1/events`, "rfc8935"],
+      ...state.relyingParties.map((rp) => [rp.clientId, rp.url, "bearer"]),
+    ]);
     const accounts = (await (await fetch(`${state.tools["account-config"]!.url}/accounts`)).json()) as { token: string }[];
     expect(accounts.map((a) => a.token).sort()).toEqual(["dev-games", "dev-news", "dev-shop"]);
     // The SES stand-in gives every message its own id; a relying party refuses a SET it cannot verify.

@@ -1,9 +1,9 @@
 // Broker fixtures: a migrated database, the vectors' state (logins, clients, capabilities) and a verifier
-// for SETs against the vectors' public key.
-import { createPublicKey, verify } from "node:crypto";
+// for SETs against the vectors' public key (the relying parties' own, src/secevent/verify.ts).
 import type { Sql } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { BROKER_SCHEMA } from "../../src/broker/migrations/index.ts";
+import { importVerifyKey, verifyJws, type VerifiedSet } from "../../src/secevent/verify.ts";
 import { readVector } from "./vectors.ts";
 
 export interface KeysVector {
@@ -32,20 +32,9 @@ export async function resetBrokerState(sql: Sql, options: { logins?: boolean } =
   for (const row of loginState().rows) await sql`insert into broker_logins (uid, client_id) values (${row.uid}, ${row.client_id})`;
 }
 
-export interface VerifiedSet {
-  header: Record<string, unknown>;
-  payload: Record<string, unknown>;
-  headerJson: string;
-  payloadJson: string;
-}
+export type { VerifiedSet };
 
-/** Verifies an RS256 JWS against a public JWK; throws when the signature does not match. */
-export function verifySet(token: string, jwk: Record<string, unknown> = keys().jwks.keys[0]!): VerifiedSet {
-  const [h, p, s] = token.split(".");
-  if (!h || !p || !s || token.split(".").length !== 3) throw new Error("not a compact JWS");
-  const key = createPublicKey({ key: jwk as never, format: "jwk" });
-  if (!verify("sha256", Buffer.from(`${h}.${p}`), key, Buffer.from(s, "base64url"))) throw new Error("bad signature");
-  const headerJson = Buffer.from(h, "base64url").toString();
-  const payloadJson = Buffer.from(p, "base64url").toString();
-  return { header: JSON.parse(headerJson), payload: JSON.parse(payloadJson), headerJson, payloadJson };
+/** Verifies an RS256 JWS against a public JWK; rejects (a SetRefusal) when the signature does not match. */
+export async function verifySet(token: string, jwk: Record<string, unknown> = keys().jwks.keys[0]!): Promise<VerifiedSet> {
+  return await verifyJws(token, await importVerifyKey(jwk));
 }
