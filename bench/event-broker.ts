@@ -162,8 +162,8 @@ try {
     workload: `${EVENTS.toLocaleString("en-US")} notifications × ${RPS} RPs; paced ${PACED_RATE}/s for ${PACED_SECONDS} s`,
     throughput: rate,
     unit: "deliveries/s",
-    p50Ms: percentile(burstLatency, 50),
-    p99Ms: percentile(burstLatency, 99),
+    p50Ms: percentile(pacedLatency, 50),
+    p99Ms: pacedP99,
     peakRssMiB: peakRssMiB(),
     rssOf: "benchmark process",
     baseline: baselineRate,
@@ -173,7 +173,7 @@ try {
       { target: "≥ 50% of the signing baseline (issue 12)", met: rate / baselineRate >= 0.5 },
       { target: `p99 < 1 s at ${PACED_RATE} events/s (issue 12)`, met: pacedLatency.length > 0 && pacedP99 < 1000 },
     ],
-    note: `burst latency intake → webhook; paced p99 ${pacedP99} ms`,
+    note: `latency intake → webhook at ${PACED_RATE} notifications/s; with the burst queued at once p99 ${percentile(burstLatency, 99)} ms`,
   });
   if (pacedLatency.length !== paced || burstLatency.length < expected) process.exitCode = 1;
 } finally {

@@ -6,6 +6,7 @@
 import { startChild } from "../../dev/child.ts";
 import { childEnv, startStack, type Stack } from "../../dev/stack.ts";
 import { DEV_TOOLS } from "../../dev/tools.ts";
+import { readUntil } from "../../test/support/process.ts";
 import { procStatusMiB } from "./measure.ts";
 import { DIST } from "./binaries.ts";
 
@@ -25,23 +26,11 @@ const MODES: Record<string, string> = {
   "account-config": "serve, 3 accounts loaded",
 };
 
-async function readyLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("exited before it was ready");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text;
-}
-
 /** The idle baseline: the compiled minimal server's VmRSS once it printed its port. */
 export async function idleBaseline(idleServer: string): Promise<IdleFigure> {
   const child = Bun.spawn([idleServer], { stdout: "pipe", stderr: "inherit" });
   try {
-    await readyLine(child.stdout);
+    if (!(await readUntil(child.stdout, "\n")).includes("\n")) throw new Error(`${idleServer} exited before it was ready`);
     return { rssMiB: procStatusMiB(child.pid, "VmRSS"), mode: "Bun.serve, port 0" };
   } finally {
     child.kill();

@@ -92,6 +92,8 @@ export interface ResultsHeader {
   bunVersion: string;
   runs: number;
   loadAverage: string;
+  /** Which workload sizes the benchmarks ran with. */
+  sizes: string;
   helpRuns: number;
   /** Benchmarks run without a row (they do not report through bench/support/report.ts), and any that failed. */
   unreported: string[];
@@ -177,7 +179,7 @@ export function renderResults(header: ResultsHeader, tools: readonly ToolSummary
     "# Benchmark results",
     "",
     `${header.date}, commit ${header.commit}; ${header.cores} cores (${header.cpuModel}), ${grouped(header.memoryGiB, 1)} GiB memory; Bun ${header.bunVersion}; ` +
-      `${header.runs} run${header.runs === 1 ? "" : "s"} of each benchmark, each figure the median of its runs on its own; load average at start ${header.loadAverage}.`,
+      `${header.runs} run${header.runs === 1 ? "" : "s"} of each benchmark, each figure the median of its runs on its own, ${header.sizes}; load average ${header.loadAverage}.`,
     "",
     "Written by `make bench` (bench/all.ts); do not edit by hand. The machine is shared (other work runs on the same " +
       "cores), so figures move from run to run: compare a tool with its same-run baseline (the ratio), not with another day's figures.",
