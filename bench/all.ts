@@ -28,6 +28,8 @@ const QUICK: Record<string, Record<string, string>> = {
   "purge-old-records": { BENCH_ROWS: "3000" },
   // 10,000 accounts is the size G1 (commit → cache, the row's latency) is measured at.
   "account-config": { BENCH_MAX_ACCOUNTS: "10000", BENCH_SOAK_MS: "3000" },
+  // bench/scale-out.ts (three instances against one), when present: half its default workloads.
+  "scale-out": { BENCH_EVENTS: "6000", BENCH_NOTIFICATIONS: "3000", BENCH_DELIVERIES: "2500" },
 };
 /** Not a tool benchmark: the runner itself, and the start-up timing it does in step 2. */
 const NOT_RUN = new Set(["all", "startup"]);
@@ -115,7 +117,7 @@ const binaries: BinaryFigures[] = [
 
 const tools = summarizeAll(existsSync(resultsFile) ? parseResults(readFileSync(resultsFile, "utf8")) : []);
 const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe" }).stdout.toString().trim();
-const dirty = git("status", "--porcelain", "--", ".", ":!bench/results.md", ":!README.md") !== "";
+const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md", ":!README.md") !== "";
 const markdown = renderResults(
   {
     date: new Date().toISOString().replace(/:\d\d\.\d+Z$/, " UTC").replace("T", " "),

@@ -101,6 +101,8 @@ export interface ResultsHeader {
 }
 
 const DASH = "—";
+/** Issue 8: a cold `--help` within this many times the minimal compiled program's. */
+export const HELP_TARGET = 2.5;
 const grouped = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Milliseconds with sensible precision: 0.0213 ms, 4.5 ms, 812 ms, 1,204 ms. */
@@ -174,6 +176,15 @@ export function renderTargets(tools: readonly ToolSummary[]): string {
     .join("\n");
 }
 
+/** Issue 8's start-up target: every binary's cold `--help` within `target` times the minimal program's. */
+export function renderHelpTarget(binaries: readonly BinaryFigures[], target: number): string {
+  const measured = binaries.filter((b): b is BinaryFigures & { helpRatio: number } => b.helpRatio !== null);
+  if (measured.length === 0) return "- **cold --help**: no binary measured.";
+  const worst = measured.reduce((a, b) => (b.helpRatio > a.helpRatio ? b : a));
+  const met = worst.helpRatio <= target;
+  return `- **cold --help** (${measured.length} binaries): every binary ≤ ${target}× the minimal program (issue 8): ${met ? "met" : "not met"} (worst ${formatRatio(worst.helpRatio)}, ${worst.name}).`;
+}
+
 export function renderResults(header: ResultsHeader, tools: readonly ToolSummary[], binaries: readonly BinaryFigures[]): string {
   const lines = [
     "# Benchmark results",
@@ -203,6 +214,7 @@ export function renderResults(header: ResultsHeader, tools: readonly ToolSummary
     "## Targets",
     "",
     renderTargets(tools),
+    renderHelpTarget(binaries, HELP_TARGET),
   ];
   if (header.unreported.length) lines.push("", `Also run, without a row (they report no headline figure): ${header.unreported.join(", ")}.`);
   if (header.failed.length) lines.push("", `Failed in this run (see the console output): ${header.failed.join(", ")}.`);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { makefileBuildFlags } from "../../bench/support/binaries.ts";
 import { README_END, README_START, replaceReadmeTables } from "../../bench/support/readme-tables.ts";
 import { parseResults, reportResult, type BenchResult } from "../../bench/support/report.ts";
-import { formatMs, formatRatio, median, renderBinaryTable, renderResults, renderToolTable, summarize, summarizeAll, verdict } from "../../bench/support/results-md.ts";
+import { formatMs, formatRatio, median, renderBinaryTable, renderHelpTarget, renderResults, renderToolTable, summarize, summarizeAll, verdict } from "../../bench/support/results-md.ts";
 
 const run = (over: Partial<BenchResult>): BenchResult => ({
   tool: "process-account-events",
@@ -113,6 +113,14 @@ describe("rendering", () => {
     ]);
   });
 
+  test("the start-up target names the slowest binary against the minimal program", () => {
+    const binary = (name: string, helpRatio: number | null) => ({ name, sizeBytes: 1, idleRssMiB: 1, idleMode: "", helpMs: 1, helpRatio });
+    expect(renderHelpTarget([binary("a", 2.1), binary("b", 2.6), binary("minimal", null)], 2.5)).toBe(
+      "- **cold --help** (2 binaries): every binary ≤ 2.5× the minimal program (issue 8): not met (worst 2.60×, b).",
+    );
+    expect(renderHelpTarget([binary("minimal", null)], 2.5)).toBe("- **cold --help**: no binary measured.");
+  });
+
   test("verdicts say how many runs met a target", () => {
     expect(verdict(3, 3)).toBe("met (3 of 3 runs)");
     expect(verdict(0, 3)).toBe("not met (0 of 3 runs)");
@@ -132,6 +140,7 @@ describe("rendering", () => {
     expect(md).toContain("| dist/fxa-ops | 1.0 MiB | 60 MiB | x | 16.0 ms | 2.50× |");
     expect(md).toContain("- **process-account-events** (10,000 events): ≥ 40% of baseline (issue 3): met (1 of 1 run).");
     expect(md).toContain("- **email-send** (10,000 events): p99 < 20 ms (issue 5): not met (0 of 1 run).");
+    expect(md).toContain("- **cold --help** (1 binaries): every binary ≤ 2.5× the minimal program (issue 8): met (worst 2.50×, dist/fxa-ops).");
     expect(md).toContain("without a row (they report no headline figure): scale-out.");
     expect(md).toContain("Failed in this run (see the console output): event-broker.");
   });
