@@ -38,8 +38,10 @@ dist/fxa-ops: cmd/all/fxa-ops.ts
 release: build
 	bash .ci/release dist
 
+# Every benchmark, RUNS times each (default 3), then bench/results.md and the README's copy of its tables
+# (README "Benchmarks"). BENCH_ARGS="--only email-send --full" and the like go to bench/all.ts.
 bench: setup
-	for b in bench/*.ts; do node_modules/.bin/bun $$b || exit 1; done
+	node_modules/.bin/bun bench/all.ts $(if $(RUNS),--runs $(RUNS)) $(BENCH_ARGS)
 
 # A FROM scratch image: the binary plus the five glibc files it needs (see Dockerfile). TOOL=all: dist/fxa-ops
 # as /app with a symlink /<tool> to it for every tool.

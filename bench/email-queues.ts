@@ -16,6 +16,7 @@ import { runEmailQueues } from "../src/email/queues/run-queues.ts";
 import { createSqsClient } from "../src/sqs/client.ts";
 import { peakRssMiB, percentile, startFauxqsProcess } from "./support/measure.ts";
 import { benchDatabase } from "./support/bench-database.ts";
+import { reportResult } from "./support/report.ts";
 
 const NOTIFICATIONS = Number(process.env.BENCH_NOTIFICATIONS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -161,6 +162,21 @@ try {
   console.log(`  peak RSS     ${peakRssMiB().toFixed(0)} MiB (benchmark process)`);
   console.log(`  baseline     raw receive(10) + DeleteMessageBatch on the same 3 queues, no handler: ${baselineRate.toFixed(0)} messages/s`);
   console.log(`  ratio        ${((rate / baselineRate) * 100).toFixed(0)}% of baseline (target ≥ 50%)`);
+  reportResult({
+    tool: "email-queues",
+    workload: `${NOTIFICATIONS.toLocaleString("en-US")} notifications on 3 queues, concurrency ${CONCURRENCY} per queue`,
+    throughput: rate,
+    unit: "notifications/s",
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    peakRssMiB: peakRssMiB(),
+    rssOf: "benchmark process",
+    baseline: baselineRate,
+    baselineUnit: "messages/s raw receive+delete",
+    ratio: rate / baselineRate,
+    targets: [{ target: "≥ 50% of baseline (issue 10)", met: rate / baselineRate >= 0.5 }],
+    note: `SQS emulator → PostgreSQL${process.env.BENCH_NO_FORWARD ? "" : ", forwarded to a 4th queue"}; latency receipt → handled`,
+  });
   if (processed !== NOTIFICATIONS) {
     console.error(`expected ${NOTIFICATIONS} notifications processed, got ${processed}`);
     process.exitCode = 1;

@@ -17,6 +17,8 @@ import { addCaller, parseRate } from "../src/email/callers.ts";
 import { EMAIL_DOMAIN, EMAIL_MIGRATIONS } from "../src/email/migrations/index.ts";
 import { freePort } from "../test/support/pg-cluster.ts";
 import { benchDatabase } from "./support/bench-database.ts";
+import { procStatusMiB } from "./support/measure.ts";
+import { reportResult } from "./support/report.ts";
 
 const ADDRESSES = 10_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -113,10 +115,7 @@ async function load(url: string, bodiesFile: string, tokensFile?: string): Promi
   return JSON.parse(line) as LoadResult;
 }
 
-function peakRssMiBOf(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
+const peakRssMiBOf = (pid: number) => procStatusMiB(pid, "VmHWM") ?? NaN;
 
 async function baseline(bodiesFile: string): Promise<LoadResult & { rss: number }> {
   const child = Bun.spawn([process.execPath, join(root, "bench/support/bare-hono.ts")], { stdout: "pipe", stderr: "inherit" });
@@ -224,6 +223,25 @@ try {
   console.log(`               D as B, with 1000000000/day per caller only: ${callerRateOnly.map(runLine).join("; ")}`);
   console.log(`               counter rows after each run with callers: ${countedRows.join(", ")}`);
   console.log(`  callers ratio C/A ${(callersRatio * 100).toFixed(1)}% (limits and caller tokens vs neither), C/B ${(limitsRatio * 100).toFixed(1)}% (limits alone), D/B ${(rateOnlyRatio * 100).toFixed(1)}% (caller limits alone), D/A ${((mean(callerRateOnly) / mean(withoutCallers)) * 100).toFixed(1)}%; means of ${rounds} runs each; target ≥ 90%`);
+  reportResult({
+    tool: "email-send",
+    workload: `${REQUESTS.toLocaleString("en-US")} POST /send, ${CONCURRENCY} connections; callers ${rounds} round${rounds === 1 ? "" : "s"}`,
+    throughput: email.rps,
+    unit: "requests/s",
+    p50Ms: email.p50,
+    p99Ms: email.p99,
+    peakRssMiB: email.rss,
+    rssOf: "tool process",
+    baseline: base.rps,
+    baselineUnit: "requests/s bare Hono + zod",
+    ratio,
+    targets: [
+      { target: "≥ 40% of baseline (issue 5)", met: ratio >= 0.4 },
+      { target: "p99 < 20 ms (issue 5)", met: email.p99 < 20 },
+      { target: "two callers with limits ≥ 90% of no callers (issue 11)", met: callersRatio >= 0.9 },
+    ],
+    note: `bun cmd/email-send.ts in its own process; latency client side; callers with limits at ${(callersRatio * 100).toFixed(0)}% of none`,
+  });
   for (const run of [...withoutCallers, ...callersOnly, ...withCallers, ...callerRateOnly]) {
     const expected429 = run.statuses["429"] ?? 0;
     if (run.exitCode !== 0 || (run.statuses["200"] ?? 0) + expected429 !== REQUESTS || expected429 === 0) {

@@ -7,10 +7,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** A memory figure of a process from /proc/<pid>/status, in MiB: VmHWM is its peak resident set, VmRSS the current one. */
+export function procStatusMiB(pid: number | "self", field: "VmHWM" | "VmRSS"): number | null {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : null;
+}
+
 /** Peak resident set of this process (VmHWM), in MiB. */
 export function peakRssMiB(): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return match ? Number(match[1]) / 1024 : process.memoryUsage().rss / 1048576;
+  return procStatusMiB("self", "VmHWM") ?? process.memoryUsage().rss / 1048576;
 }
 
 export async function startFauxqsProcess(): Promise<{ endpoint: string; client: SQSClient; stop(): void }> {
