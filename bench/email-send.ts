@@ -238,9 +238,10 @@ try {
     targets: [
       { target: "≥ 40% of baseline (issue 5)", met: ratio >= 0.4 },
       { target: "p99 < 20 ms (issue 5)", met: email.p99 < 20 },
-      { target: "two callers with limits ≥ 90% of no callers (issue 11)", met: callersRatio >= 0.9 },
+      // Issue 11: "two callers and limits high enough never to refuse: within 10% of the same run without limits".
+      { target: "two callers with limits ≥ 90% of the same two callers without (issue 11)", met: limitsRatio >= 0.9 },
     ],
-    note: `bun cmd/email-send.ts in its own process; latency client side; callers with limits at ${(callersRatio * 100).toFixed(0)}% of none`,
+    note: `bun cmd/email-send.ts in its own process; latency client side; two callers with limits at ${(limitsRatio * 100).toFixed(0)}% of the same without, ${(callersRatio * 100).toFixed(0)}% of no callers`,
   });
   for (const run of [...withoutCallers, ...callersOnly, ...withCallers, ...callerRateOnly]) {
     const expected429 = run.statuses["429"] ?? 0;
