@@ -5,6 +5,7 @@
 // Targets (issue 12): ≥ 50% of the signing baseline; p99 < 1 s at 200 events/s.
 import { CreateQueueCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { readFileSync } from "node:fs";
+import { startRelyingPartiesProcess } from "./support/start-relying-parties.ts";
 import { startDeliveryWorkers } from "../src/broker/delivery.ts";
 import { runIntake } from "../src/broker/intake.ts";
 import { BROKER_SCHEMA } from "../src/broker/migrations/index.ts";
@@ -29,25 +30,6 @@ const keyJwk = JSON.parse(readFileSync(new URL("../../shared/vectors/broker/sets
 const key = await loadSigningKey(keyJwk);
 const log = createLogger({ name: "bench", level: "error", format: "json" });
 const uidOf = (i: number) => i.toString(16).padStart(32, "0");
-
-async function startRelyingParties() {
-  const child = Bun.spawn([process.execPath, new URL("./support/relying-parties.ts", import.meta.url).pathname, String(RPS)], { stdout: "pipe", stderr: "inherit" });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("relying parties exited");
-    text += new TextDecoder().decode(value);
-  }
-  const ports = JSON.parse(text.trim()) as number[];
-  const base = `http://127.0.0.1:${ports[0]}`;
-  return {
-    urls: ports.map((p) => `http://127.0.0.1:${p}/events`),
-    count: async () => Number(await (await fetch(`${base}/__count`)).text()),
-    received: async () => (await (await fetch(`${base}/__received`)).json()) as [string, number][],
-    stop: () => child.kill("SIGTERM"),
-  };
-}
 
 async function send(sqs: SQSClient, url: string, bodies: string[]) {
   const sends: Promise<unknown>[] = [];
@@ -82,7 +64,7 @@ const baselineBefore = await signingBaseline(baselineSets);
 // BENCH_DATABASE_URL: an existing (durable) server's empty database instead of the throwaway cluster.
 const cluster = process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL, stop() {} } : await startCluster();
 const fauxqs = await startFauxqsProcess();
-const rps = await startRelyingParties();
+const rps = await startRelyingPartiesProcess(RPS);
 try {
   const sql = createSql(cluster.url, { max: 8 });
   await migrate(sql, BROKER_SCHEMA.domain, BROKER_SCHEMA.migrations);
