@@ -24,6 +24,7 @@ import { keys } from "../test/support/broker.ts";
 import { bounceNotification, complaintNotification, deliveryNotification, snsBody } from "../test/support/email-queues.ts";
 import { startInstances, stopInstances } from "../test/support/tool-instances.ts";
 import { benchDatabase } from "./support/bench-database.ts";
+import { reportResult } from "./support/report.ts";
 import { startFauxqsProcess } from "./support/measure.ts";
 import { fillQueue } from "./support/sqs-fill.ts";
 import { startRelyingPartiesProcess } from "./support/start-relying-parties.ts";
@@ -244,6 +245,22 @@ try {
     console.log(`  ${INSTANCES} instances  ${fmt(many.rate)} ${bench.unit} combined (${fmt(many.measured)} in ${many.seconds.toFixed(1)} s); handled per instance ${many.perInstance.map(fmt).join(" / ")}`);
     if (many.duplicates !== undefined) console.log(`  duplicates   ${many.duplicates} SETs received twice, in all four phases`);
     console.log(`  ratio        ${(many.rate / one.rate).toFixed(2)}× one instance`);
+    // A row of its own in bench/results.md: three instances, with one instance as the same-run baseline.
+    reportResult({
+      tool: `${bench.tool} ×${INSTANCES}`,
+      workload: bench.workload,
+      throughput: many.rate,
+      unit: `${bench.unit} combined`,
+      p50Ms: null,
+      p99Ms: null,
+      peakRssMiB: null,
+      rssOf: "tool process",
+      baseline: one.rate,
+      baselineUnit: `${bench.unit}, 1 instance`,
+      ratio: many.rate / one.rate,
+      targets: [{ target: `${INSTANCES} instances faster than 1 (issue 14)`, met: many.rate > one.rate }],
+      note: `scale-out: ${INSTANCES} processes on one queue / database; handled per instance ${many.perInstance.map(fmt).join(" / ")}${many.duplicates !== undefined ? `; ${many.duplicates} duplicate SETs` : ""}`,
+    });
   }
   if (results.some((r) => r.many.duplicates)) process.exitCode = 1;
 } finally {
