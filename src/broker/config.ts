@@ -83,6 +83,8 @@ export async function serveSettings(input: ServeInput) {
       deliveryConcurrency: intText({ min: 1, max: 10_000 }),
       deliveryTimeout: intText({ min: 1, max: 600 }),
       deliveryMaxAge: intText({ min: 1, max: 365 * 86_400 }),
+      deliveryRetention: intText({ min: 60, max: 10 * 365 * 86_400 }),
+      deadDeliveryRetention: intText({ min: 60, max: 10 * 365 * 86_400 }),
       disableQueueWorker: boolText,
       disableDelivery: boolText,
       disableHttp: boolText,
@@ -101,6 +103,8 @@ export async function serveSettings(input: ServeInput) {
       deliveryConcurrency: flags.deliveryConcurrency,
       deliveryTimeout: flags.deliveryTimeout,
       deliveryMaxAge: pick(flags.deliveryMaxAge, env.DELIVERY_MAX_AGE, String(7 * 86_400)),
+      deliveryRetention: pick(undefined, env.DELIVERY_RETENTION, String(30 * 86_400)),
+      deadDeliveryRetention: pick(undefined, env.DEAD_DELIVERY_RETENTION, String(90 * 86_400)),
       disableQueueWorker: pick(flags.disableQueueWorker, env.DISABLE_QUEUE_WORKER, "false"),
       disableDelivery: pick(flags.disableDelivery, env.DISABLE_DELIVERY, "false"),
       disableHttp: pick(flags.disableHttp, env.DISABLE_HTTP, "false"),
@@ -119,6 +123,8 @@ export async function serveSettings(input: ServeInput) {
       deliveryConcurrency: label("deliveryConcurrency"),
       deliveryTimeout: label("deliveryTimeout"),
       deliveryMaxAge: flags.deliveryMaxAge ? label("deliveryMaxAge") : "DELIVERY_MAX_AGE",
+      deliveryRetention: "DELIVERY_RETENTION",
+      deadDeliveryRetention: "DEAD_DELIVERY_RETENTION",
       disableQueueWorker: "DISABLE_QUEUE_WORKER",
       disableDelivery: "DISABLE_DELIVERY",
       disableHttp: "DISABLE_HTTP",
@@ -143,7 +149,14 @@ export async function serveSettings(input: ServeInput) {
   return {
     http: parsed.disableHttp ? undefined : { host: parsed.host, port: parsed.port, adminToken: parsed.adminToken },
     queue: consume ? { url: queue!, concurrency: parsed.queueConcurrency, waitTimeSeconds: parsed.queueWaitTime } : undefined,
-    delivery: parsed.disableDelivery ? undefined : { concurrency: parsed.deliveryConcurrency, timeoutMs: parsed.deliveryTimeout * 1000, maxAgeMs: parsed.deliveryMaxAge * 1000 },
+    delivery: parsed.disableDelivery
+      ? undefined
+      : {
+          concurrency: parsed.deliveryConcurrency,
+          timeoutMs: parsed.deliveryTimeout * 1000,
+          maxAgeMs: parsed.deliveryMaxAge * 1000,
+          retention: { finishedMs: parsed.deliveryRetention * 1000, deadMs: parsed.deadDeliveryRetention * 1000 },
+        },
     allowInsecureWebhooks: parsed.allowInsecureWebhooks,
     deliveryTimeoutMs: parsed.deliveryTimeout * 1000,
     signing: { issuer, key },

@@ -11,6 +11,7 @@ import type { ServeSettings } from "./config.ts";
 import { startDeliveryWorkers, type DeliveryWorkers } from "./delivery.ts";
 import { runIntake } from "./intake.ts";
 import { startClientRegistry } from "./registry.ts";
+import { startDeliveryRetention } from "./retention.ts";
 import { untilAborted } from "../core/abort.ts";
 
 const REGISTRY_RELOAD_MS = 60_000;
@@ -31,6 +32,8 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
         { sql, clients: registry, key: settings.signing.key, issuer: settings.signing.issuer, log: ctx.logger("delivery"), metrics, clock },
         { ...settings.delivery, allowInsecureWebhooks: settings.allowInsecureWebhooks, pollMs: DELIVERY_POLL_MS, signal: ctx.signal, abandon: ctx.abandon },
       );
+      const retention = startDeliveryRetention({ sql, log: ctx.logger("retention"), retention: settings.delivery.retention });
+      ctx.signal.addEventListener("abort", () => retention.stop(), { once: true });
     }
     if (settings.http) {
       const app = createBrokerApp({
