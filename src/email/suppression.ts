@@ -129,10 +129,10 @@ export async function addressHistory(deps: SuppressionDeps, address: string, opt
   return { records: shown.map(storedView), ...(rows.length > options.limit && last ? { next: `${last.createdAt}.${last.id}` } : {}) };
 }
 
-/** The newest records of every address (by row id, the order they were recorded), `limit` at a time. */
-export async function recentRecords(deps: SuppressionDeps, options: { before?: string; limit: number }): Promise<BouncePage> {
-  if (options.before !== undefined && !ID.test(options.before)) badCursor(options.before);
-  const beforeId = options.before === undefined ? undefined : BigInt(options.before);
+/** The newest records of every address (by row id, the order they were recorded), `limit` at a time after the cursor. */
+export async function recentRecords(deps: SuppressionDeps, options: { after?: string; limit: number }): Promise<BouncePage> {
+  if (options.after !== undefined && !ID.test(options.after)) badCursor(options.after);
+  const beforeId = options.after === undefined ? undefined : BigInt(options.after);
   const rows = await fetchRecentBounces(deps.sql, { limit: options.limit + 1, ...(beforeId !== undefined ? { beforeId } : {}) });
   const shown = rows.slice(0, options.limit);
   const last = shown.at(-1);

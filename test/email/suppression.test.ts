@@ -54,10 +54,10 @@ describe("recentRecords", () => {
     for (let i = 0; i < 7; i += 1) await insertBounce(db.sql, { email: `a${i}@example.com`, bounceType: 3, bounceSubType: 9, createdAt: NOW - i });
     const first = await recentRecords(deps(), { limit: 5 });
     expect(first.records.map((r) => r.email)).toEqual(["a6@example.com", "a5@example.com", "a4@example.com", "a3@example.com", "a2@example.com"]);
-    const second = await recentRecords(deps(), { limit: 5, before: first.next! });
+    const second = await recentRecords(deps(), { limit: 5, after: first.next! });
     expect(second.records.map((r) => r.email)).toEqual(["a1@example.com", "a0@example.com"]);
     expect(second.next).toBeUndefined();
-    const error = await recentRecords(deps(), { limit: 5, before: "0" }).catch((e: unknown) => e);
+    const error = await recentRecords(deps(), { limit: 5, after: "0" }).catch((e: unknown) => e);
     expect(error instanceof EmailError && error.status === 400).toBe(true);
   });
 });
