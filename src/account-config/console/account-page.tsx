@@ -66,7 +66,7 @@ function AccountFields(props: { view: ReturnType<typeof viewOf> }) {
         <Field name="Time zone">{v.timezone}</Field>
         <Field name="Connection strings">{connections.length === 0 ? <span class="muted">none</span> : <>{connections.join(", ")} <span class="muted">(values not shown)</span></>}</Field>
         <Field name="Visscore queue">
-          {v.visscore.desired ?? <span class="muted">none</span>} <Badge status={v.visscore.status} tone={v.visscore.status === "ok" ? "ok" : v.visscore.status === "none" ? "neutral" : "warn"} />
+          {v.visscore.desired === null ? <span class="muted">none</span> : <>{v.visscore.desired} <Badge status={v.visscore.status} tone={v.visscore.status === "ok" ? "ok" : "warn"} /></>}
         </Field>
         <Field name="Child accounts">{v.childAccounts.length === 0 ? <span class="muted">none</span> : v.childAccounts.join(", ")}</Field>
       </tbody>

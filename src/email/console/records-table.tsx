@@ -10,7 +10,7 @@ const TONE = { hard: "bad", complaint: "bad", soft: "warn" } as const;
 export function RecordsTable(props: { records: BouncePage["records"]; counted?: number; addressHref?: (address: string) => string }) {
   const { addressHref, counted } = props;
   return (
-    <table>
+    <table class="records">
       <thead>
         <tr>
           <th>Recorded</th>
