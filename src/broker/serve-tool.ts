@@ -38,6 +38,7 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
         log: ctx.logger("http"),
         version: versionInfo(),
         adminToken: settings.http.adminToken,
+        backedOff: workers ? (now) => (workers as DeliveryWorkers).health.open(now) : undefined,
         admin: { sql, clock, allowInsecureWebhooks: settings.allowInsecureWebhooks, onReplay: () => workers?.wake() },
         proxy: {
           clients: registry,

@@ -68,9 +68,13 @@ h2 { font-size: 1.05rem; margin: 1.2rem 0 .5rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
+table.fields th { width: 11rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
 .muted { color: var(--muted); }
+time { white-space: nowrap; }
+tr.attempts-row td { border-bottom: 1px solid var(--line); padding-top: 0; }
+tr:has(+ tr.attempts-row) > td { border-bottom: none; }
 .wrap { overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .badge-ok { color: var(--ok); background: var(--ok-bg); }

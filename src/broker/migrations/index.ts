@@ -75,6 +75,24 @@ export const BROKER_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS broker_attempts_delivery_idx ON broker_attempts (delivery_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "console_search_indexes",
+    sql: `
+      -- The operator console (and the admin API) page through deliveries newest first with keyset
+      -- pagination (id < last seen): by user, by client, by status. Each needs its own (key, id) index,
+      -- or a rare user or a dead status scans the outbox backwards.
+      CREATE INDEX IF NOT EXISTS broker_deliveries_uid_id_idx ON broker_deliveries (uid, id);
+      CREATE INDEX IF NOT EXISTS broker_deliveries_client_id_idx ON broker_deliveries (client_id, id);
+      CREATE INDEX IF NOT EXISTS broker_deliveries_status_id_idx ON broker_deliveries (status, id);
+
+      -- An endpoint's recent attempts (the console's sparkline) without joining through the outbox: the
+      -- client is copied onto each attempt when it is recorded.
+      ALTER TABLE broker_attempts ADD COLUMN IF NOT EXISTS client_id TEXT;
+      UPDATE broker_attempts a SET client_id = d.client_id FROM broker_deliveries d WHERE d.id = a.delivery_id AND a.client_id IS NULL;
+      CREATE INDEX IF NOT EXISTS broker_attempts_client_idx ON broker_attempts (client_id, id);
+    `,
+  },
 ];
 
 export const BROKER_TABLES = ["broker_clients", "broker_logins", "broker_deliveries", "broker_attempts"] as const;
