@@ -68,7 +68,8 @@ test("sign in, see the accounts with their freshness, open one account's maps, a
   const text = (await main.textContent())!;
   for (const shown of ["Acme Corp", "read, write", "10.1.2.0/24", "load tester", "shop.acme.example", "Sign-up", "initech"]) expect(text).toContain(shown);
   expect(await page.content()).not.toContain("browser-s3cret");
-  await browser.screenshot(page, "account-config-account", { docs: true, fullPage: true });
+  await browser.screenshot(page, "account-config-account-full", { fullPage: true });
+  await browser.screenshot(page, "account-config-account", { docs: true });
 
   // The tester on the account page, prefilled with the account.
   await page.getByLabel("IP address").fill("10.1.2.3");
