@@ -16,11 +16,17 @@ export const accountHref = (id: number) => `${ACCOUNTS_PATH}/${id}`;
 const QUERY_PARAM = "q";
 const PAGE_SIZE = 50;
 
+/** The page cursor of lists keyed by id (accounts, a map's rows): the id of the last row shown. */
+export function afterId(c: ConsoleContext): { text?: string; id?: number } {
+  const text = c.req.query(AFTER_PARAM) || undefined;
+  if (text === undefined) return {};
+  if (!/^\d{1,15}$/.test(text)) throw new HttpError(400, "invalid page cursor");
+  return { text, id: Number(text) };
+}
+
 export function accountsListPage(c: ConsoleContext, deps: ConfigConsoleDeps) {
   const query = c.req.query(QUERY_PARAM)?.slice(0, 64) || undefined;
-  const afterText = c.req.query(AFTER_PARAM) || undefined;
-  if (afterText !== undefined && !/^\d{1,15}$/.test(afterText)) throw new HttpError(400, "invalid page cursor");
-  const after = afterText === undefined ? undefined : Number(afterText);
+  const { text: afterText, id: after } = afterId(c);
   const freshness = cacheFreshness(deps.cache, deps.staleAfterMs);
   const list = accountsPage(deps.cache, { limit: PAGE_SIZE, ...(after !== undefined ? { after } : {}), ...(query ? { query } : {}) });
   return page(c, "Accounts", (
