@@ -1,6 +1,6 @@
 // Benchmark: every operator console page answers in under 100 ms (issue 15) with 100,000 deliveries in
 // the event-broker's outbox (10 clients, 20,000 users; 90% delivered, 5% dead, 4% pending, 1% superseded;
-// 130,000 attempts), seeded with one generate_series insert per table. Each page is asked for 30 times
+// 110,000 attempts), seeded with one generate_series insert per table. Each page is asked for 30 times
 // in a row by a signed-in operator over loopback HTTP; median and p99 are printed with PASS/FAIL.
 // Another tool's console adds a section below: seed, start its app, list its pages, time them.
 import { createBrokerApp } from "../src/broker/app.ts";
