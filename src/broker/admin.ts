@@ -197,7 +197,7 @@ export async function stats(deps: AdminDeps): Promise<Stats> {
   for (const row of await countByClientAndStatus(deps.sql)) {
     const entry = (out.clients[row.client_id] ??= {});
     entry[row.status] = Number(row.count);
-    if (row.status === "pending") entry.oldestPending = row.oldest.toISOString();
+    if (row.status === "pending" && row.oldest) entry.oldestPending = row.oldest.toISOString();
     out.totals[row.status] += Number(row.count);
   }
   return out;

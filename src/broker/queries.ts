@@ -263,13 +263,28 @@ export interface StatusCount {
   client_id: string;
   status: DeliveryStatus;
   count: bigint;
-  oldest: Date;
+  /** The oldest created_at of the client's pending deliveries (null for other statuses). */
+  oldest: Date | null;
 }
 
+/** Folds the counters' pending changes (written by the outbox's statement triggers) into the totals. */
+export async function foldDeliveryCounts(sql: Sql): Promise<void> {
+  await sql`
+    with moved as (delete from broker_delivery_count_changes returning client_id, status, delta)
+    insert into broker_delivery_counts as c (client_id, status, n)
+    select client_id, status, sum(delta) from moved group by client_id, status
+    on conflict (client_id, status) do update set n = c.n + excluded.n`;
+}
+
+/** Deliveries by client and status, from the maintained counters (not a count of the outbox). */
 export async function countByClientAndStatus(sql: Sql): Promise<StatusCount[]> {
+  await foldDeliveryCounts(sql);
   return await sql<StatusCount[]>`
-    select client_id, status, count(*) as count, min(created_at) as oldest
-    from broker_deliveries group by client_id, status order by client_id, status`;
+    select c.client_id, c.status, c.n as count,
+      case when c.status = 'pending' then (
+        select min(d.created_at) from broker_deliveries d where d.client_id = c.client_id and d.status = 'pending'
+      ) end as oldest
+    from broker_delivery_counts c where c.n <> 0 order by c.client_id, c.status`;
 }
 
 // --- the client registry -------------------------------------------------------------------------------

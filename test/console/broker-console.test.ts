@@ -112,7 +112,7 @@ describe("event-broker console in Chromium", () => {
     const answers = await page.locator("table.attempts tbody tr td:nth-child(3)").allTextContents();
     expect(answers).toEqual(["500", "200"]);
     await expectNoUnexpectedDialog(page);
-    await browser.screenshot(page, "delivery", { docs: true, fullPage: true });
+    await browser.screenshot(page, "delivery", { docs: true });
   });
 
   test("replay the client's dead deliveries: all due again, all delivered", async () => {

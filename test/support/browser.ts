@@ -13,7 +13,7 @@ export interface BrowserSession {
   browser: Browser;
   /** A fresh context (its own cookies), UTC and a fixed viewport so screenshots are stable. */
   newPage(): Promise<{ context: BrowserContext; page: Page; unexpectedDialogs: string[] }>;
-  /** Saves the viewport as build/screenshots/<name>.png (and docs/console/<name>.png when asked). */
+  /** Saves the whole page as build/screenshots/<name>.png (and docs/console/<name>.png when asked). */
   screenshot(page: Page, name: string, options?: { docs?: boolean; fullPage?: boolean }): Promise<string>;
 }
 
@@ -31,7 +31,7 @@ export async function launchBrowser(): Promise<BrowserSession> {
   return {
     browser,
     async newPage() {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 720 }, timezoneId: "UTC", locale: "en-GB" });
+      const context = await browser.newContext({ viewport: { width: 1200, height: 420 }, timezoneId: "UTC", locale: "en-GB" });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
       // The console asks before bulk actions (confirm: accepted). Any other dialog means a page ran script
@@ -46,7 +46,7 @@ export async function launchBrowser(): Promise<BrowserSession> {
     },
     async screenshot(page, name, options = {}) {
       const path = join(SCREENSHOT_DIR, `${name}.png`);
-      await page.screenshot({ path, fullPage: options.fullPage ?? false });
+      await page.screenshot({ path, fullPage: options.fullPage ?? true });
       if (options.docs && process.env.UPDATE_DOCS_SCREENSHOTS === "1") {
         mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
         copyFileSync(path, join(DOCS_SCREENSHOT_DIR, `${name}.png`));
