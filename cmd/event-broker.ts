@@ -80,13 +80,16 @@ export const tool = defineTool({
       commands: {
         list: adminCommand("deliveries list", "List deliveries, newest first, with every attempt (JSON lines)", {
           client: { type: "string", valueHint: "ID", description: "Only this client's" },
+          uid: { type: "string", valueHint: "UID", description: "Only this user's" },
           status: { type: "string", valueHint: "STATUS", description: "pending, delivered, dead or superseded" },
+          before: { type: "string", valueHint: "ID", description: "Only older than this delivery id (the next page)" },
           limit: { type: "string", valueHint: "N", default: "100", description: "At most this many" },
         }),
         retry: adminCommand("deliveries retry", "Make a delivery due again, or a client's dead ones (--client ID --dead)", {
           id: { type: "positional", required: false, description: "Delivery id" },
           client: { type: "string", valueHint: "ID", description: "Replay this client's deliveries" },
           dead: { type: "boolean", description: "With --client: its dead deliveries" },
+          since: { type: "string", valueHint: "TIME", description: "With --client --dead: only those that died since (ISO 8601, UTC without a zone)" },
         }),
       },
     },

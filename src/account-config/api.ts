@@ -3,14 +3,18 @@
 // as its ETag and the config's age. Bad input is a 400 and an unknown account a 404, both in the error
 // shape {code, error, message} with `error` the machine-readable kind ("unknown_account", "invalid_ip");
 // nothing a client sends can make a 500. Connection strings appear only on the token-protected route.
+// With an admin token, the operator console (./console/) is served under /console from the same cache.
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { Logger } from "../core/logger.ts";
+import { CONSOLE_BASE } from "../console/context.ts";
+import { consoleRoutes } from "../console/routes.tsx";
 import { bearerToken } from "../http/bearer-token.ts";
 import { dockerflowRoutes, type VersionInfo } from "../http/dockerflow.ts";
 import { errorFunnel } from "../http/error-funnel.ts";
 import type { HttpProblem } from "../http/problem.ts";
 import { requestFields, requestLog } from "../http/request-log.ts";
 import type { ServerEnv } from "../http/serve.ts";
+import { CONFIG_CONSOLE_NAV, configConsolePages } from "./console/pages.ts";
 import { heartbeatReport } from "./heartbeat.ts";
 import { lookupIp, lookupVisitor, type LookupError } from "./lookups.ts";
 import type { AccountRow } from "./model.ts";
@@ -44,6 +48,8 @@ export interface ConfigAppDeps {
   staleAfterMs: number;
   /** Unset: the connections route answers 404. */
   apiToken?: string;
+  /** ACCOUNT_CONFIG_ADMIN_TOKEN: operators sign in to the console (/console) with it; unset, there is none. */
+  adminToken?: string;
 }
 
 export function createConfigApp(deps: ConfigAppDeps): Hono<{ Bindings: ServerEnv }> {
@@ -110,6 +116,11 @@ export function createConfigApp(deps: ConfigAppDeps): Hono<{ Bindings: ServerEnv
   if (deps.apiToken) {
     app.use("/accounts/:ref/connections", bearerToken(deps.apiToken));
     app.get("/accounts/:ref/connections", (c) => json(c, account(c.req.param("ref")).connection_strings));
+  }
+
+  if (deps.adminToken) {
+    const pages = configConsolePages({ cache, staleAfterMs: deps.staleAfterMs });
+    app.route(CONSOLE_BASE, consoleRoutes({ tool: "account-config", token: deps.adminToken, nav: CONFIG_CONSOLE_NAV, pages, log }));
   }
 
   app.get("/__heartbeat__", (c) => {

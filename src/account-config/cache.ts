@@ -44,6 +44,11 @@ export class AccountConfigCache {
     this.visscore = options.visscore;
   }
 
+  /** When the state was last loaded in full (0: never). */
+  get lastFullLoadAt(): number {
+    return this.lastFullAt;
+  }
+
   get ready(): boolean {
     return this.frontier !== null;
   }

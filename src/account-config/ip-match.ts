@@ -132,3 +132,37 @@ export class IpMatcher {
     return best ? { blacklisted: true, mode: best.mode, match: best.cidr } : { blacklisted: false };
   }
 }
+
+/** Leading bits `a` and `b` have in common (addresses of one family). */
+export function sharedPrefixBits(a: Uint8Array, b: Uint8Array): number {
+  const width = Math.min(a.length, b.length) * 8;
+  let i = 0;
+  while (i < width && bitAt(a, i) === bitAt(b, i)) i += 1;
+  return i;
+}
+
+/** Whether the network `bytes/prefix` contains `address` (false across families). */
+export function networkContains(network: { bytes: Uint8Array; prefix: number }, address: Uint8Array): boolean {
+  return network.bytes.length === address.length && sharedPrefixBits(network.bytes, address) >= network.prefix;
+}
+
+/** The address as text: dotted IPv4, or RFC 5952 IPv6 (lower case, the longest run of zero groups as ::). */
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return bytes.join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
+  let bestStart = -1;
+  let bestLength = 1; // a single zero group is not shortened
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j += 1;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j;
+  }
+  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(":");
+  if (bestStart === -1) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}

@@ -49,7 +49,7 @@ export async function runServe(ctx: ToolContext<ServeSettings> & { resources: Se
     checkSchema: checkAccountConfigSchema,
     ...(listen ? { listen: { ...listen, ...(settings.listenUrl === settings.database.url ? { probe: sql } : {}) } } : {}),
   });
-  const app = createConfigApp({ runner, log: ctx.logger("http"), version: VERSION_INFO, staleAfterMs: settings.staleAfterMs, ...(settings.apiToken ? { apiToken: settings.apiToken } : {}) });
+  const app = createConfigApp({ runner, log: ctx.logger("http"), version: VERSION_INFO, staleAfterMs: settings.staleAfterMs, ...(settings.apiToken ? { apiToken: settings.apiToken } : {}), ...(settings.adminToken ? { adminToken: settings.adminToken } : {}) });
   const server = serve(app, { port: settings.port, hostname: settings.host });
   log.info("Listening", { host: settings.host, port: server.port, pollIntervalMs: settings.pollIntervalMs, listen: settings.listen });
   const started = runner.start().then(

@@ -7,6 +7,9 @@ import type { commonArgs, databaseArgs, SettingsInput } from "../runtime/tool-sp
 import { commonSettings, databaseSettings } from "../runtime/tool-settings.ts";
 import { databaseUrlFrom, normalizeDatabaseUrl } from "../db/database-url.ts";
 
+/** The console's admin token is typed by people and guards every account's configuration: not a short word. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 /** The refresh pool: one refresh at a time, plus room for `migrate`-style one-offs and the LISTEN probe. */
 const POOL_SIZE = 2;
 
@@ -49,6 +52,7 @@ export function serveSettings(input: Input<ServeFlags>) {
       pollIntervalMs: intText({ min: 100, max: 86_400_000 }),
       staleAfterMs: intText({ min: 1_000, max: 86_400_000 }),
       fullReloadIntervalMs: intText({ min: 1_000, max: 7 * 86_400_000 }),
+      adminToken: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`).optional(),
     }),
     {
       host: flags.host ?? (env.HOST || "127.0.0.1"),
@@ -56,6 +60,7 @@ export function serveSettings(input: Input<ServeFlags>) {
       pollIntervalMs: flags.pollIntervalMs ?? (env.POLL_INTERVAL_MS || "10000"),
       staleAfterMs: flags.staleAfterMs ?? (env.STALE_AFTER_MS || "30000"),
       fullReloadIntervalMs: flags.fullReloadIntervalMs ?? (env.FULL_RELOAD_INTERVAL_MS || "3600000"),
+      adminToken: env.ACCOUNT_CONFIG_ADMIN_TOKEN || undefined,
     },
     {
       host: from("host", "HOST"),
@@ -63,6 +68,7 @@ export function serveSettings(input: Input<ServeFlags>) {
       pollIntervalMs: from("pollIntervalMs", "POLL_INTERVAL_MS"),
       staleAfterMs: from("staleAfterMs", "STALE_AFTER_MS"),
       fullReloadIntervalMs: from("fullReloadIntervalMs", "FULL_RELOAD_INTERVAL_MS"),
+      adminToken: "ACCOUNT_CONFIG_ADMIN_TOKEN",
     },
   );
   const url = accountConfigDatabaseUrl(env);

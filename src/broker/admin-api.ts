@@ -33,12 +33,13 @@ export function adminRoutes(token: string, deps: admin.AdminDeps): Hono {
       await admin.removeClient(deps, c.req.param("clientId"));
       return c.body(null, 204);
     })
-    .get("/deliveries", async (c) => c.json(await admin.listDeliveries(deps, { clientId: c.req.query("client"), status: c.req.query("status"), limit: c.req.query("limit") })))
+    .get("/deliveries", async (c) => c.json(await admin.listDeliveries(deps, { clientId: c.req.query("client"), uid: c.req.query("uid"), status: c.req.query("status"), before: c.req.query("before"), limit: c.req.query("limit") })))
     .post("/deliveries/retry", async (c) => {
       const body = await jsonBody(c.req.raw);
       if (body.dead !== true) throw new HttpError(400, "only dead deliveries are replayed by client: send {\"client\": \"<id>\", \"dead\": true}");
-      return c.json(await admin.retryDead(deps, body.client));
+      return c.json(await admin.retryDead(deps, body.client, body.since));
     })
+    .get("/deliveries/:id", async (c) => c.json(await admin.getDelivery(deps, c.req.param("id"))))
     .post("/deliveries/:id/retry", async (c) => {
       await admin.retryOne(deps, c.req.param("id"));
       return c.body(null, 204);

@@ -43,15 +43,15 @@ export async function runAdminCommand(command: AdminCommand, ctx: Ctx): Promise<
         print({ removed: String(f.clientId).toLowerCase() });
         return;
       case "deliveries list":
-        for (const delivery of await admin.listDeliveries(d, { clientId: f.client, status: f.status, limit: f.limit })) print(delivery);
+        for (const delivery of await admin.listDeliveries(d, { clientId: f.client, uid: f.uid, status: f.status, before: f.before, limit: f.limit })) print(delivery);
         return;
       case "deliveries retry":
         if (f.id !== undefined) {
-          if (f.client !== undefined || f.dead) throw new UsageError("give either a delivery id or --client <id> --dead");
+          if (f.client !== undefined || f.dead || f.since !== undefined) throw new UsageError("give either a delivery id or --client <id> --dead [--since TIME]");
           await admin.retryOne(d, f.id);
           print({ retried: String(f.id) });
         } else if (f.client !== undefined && f.dead) {
-          print({ client: String(f.client).toLowerCase(), ...(await admin.retryDead(d, f.client)) });
+          print({ client: String(f.client).toLowerCase(), ...(await admin.retryDead(d, f.client, f.since)) });
         } else {
           throw new UsageError("give a delivery id, or --client <id> --dead to replay a client's dead deliveries");
         }

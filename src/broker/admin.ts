@@ -10,9 +10,11 @@ import {
   deleteClient,
   retryDeadOfClient,
   retryDelivery,
+  searchDeliveries,
   selectAttempts,
   selectClients,
-  selectDeliveries,
+  selectDelivery,
+  selectRecentAttemptsByClient,
   upsertClient,
   type DeliveryFormat,
   type DeliveryRow,
@@ -99,17 +101,40 @@ const deliveryId = z
   .refine((v) => /^[1-9]\d{0,17}$/.test(v), "must be a delivery id")
   .transform((v) => BigInt(v));
 
-export async function listDeliveries(deps: AdminDeps, filter: { clientId?: unknown; status?: unknown; limit?: unknown }): Promise<DeliveryView[]> {
+/** Newest first; `before` (a delivery id) gives the next page after one ending at that id. */
+export async function listDeliveries(
+  deps: AdminDeps,
+  filter: { clientId?: unknown; uid?: unknown; status?: unknown; before?: unknown; limit?: unknown },
+): Promise<DeliveryView[]> {
   const parsed = check(
     z.object({
       clientId: clientId.optional(),
+      uid: z.string().trim().min(1).max(256).optional(),
       status: z.enum(STATUSES).optional(),
+      before: deliveryId.optional(),
       limit: z.coerce.number().int().min(1).max(1000).default(100),
     }),
     filter,
   );
-  const rows = await selectDeliveries(deps.sql, parsed);
+  const rows = await searchDeliveries(deps.sql, { clientId: parsed.clientId, uid: parsed.uid, status: parsed.status, beforeId: parsed.before, limit: parsed.limit });
   return await withAttempts(deps, rows);
+}
+
+export async function getDelivery(deps: AdminDeps, id: unknown): Promise<DeliveryView> {
+  const row = await selectDelivery(deps.sql, check(deliveryId, id));
+  if (!row) throw new HttpError(404, `no delivery ${String(id)}`);
+  return (await withAttempts(deps, [row]))[0]!;
+}
+
+export type AttemptView = DeliveryView["attempts"][number];
+
+/** Each registered client's last `perClient` attempts, oldest first (the order a sparkline reads). */
+export async function recentAttempts(deps: AdminDeps, perClient = 30): Promise<Record<string, AttemptView[]>> {
+  const out: Record<string, AttemptView[]> = {};
+  for (const a of await selectRecentAttemptsByClient(deps.sql, perClient)) {
+    (out[a.client_id] ??= []).unshift({ at: a.attempted_at.toISOString(), httpStatus: a.http_status, latencyMs: a.latency_ms, error: a.error });
+  }
+  return out;
 }
 
 async function withAttempts(deps: AdminDeps, rows: DeliveryRow[]): Promise<DeliveryView[]> {
@@ -139,9 +164,25 @@ export async function retryOne(deps: AdminDeps, id: unknown): Promise<void> {
   deps.onReplay?.();
 }
 
-/** Replay after a relying party's outage: every dead delivery of the client is due again. */
-export async function retryDead(deps: AdminDeps, id: unknown): Promise<{ count: number }> {
-  const count = await retryDeadOfClient(deps.sql, check(clientId, id), new Date(deps.clock()));
+/** A moment given by a person: ISO 8601; without a zone it is UTC (what a datetime-local field sends). */
+const moment = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/, "must be a date and time like 2026-03-14T09:30 (UTC unless a zone is given)")
+  .transform((text, ctx) => {
+    const zoned = /T.*(Z|[+-]\d{2}:\d{2})$/.test(text) ? text : text.includes("T") ? `${text}Z` : `${text}T00:00Z`;
+    const date = new Date(zoned);
+    if (Number.isNaN(date.getTime())) {
+      ctx.addIssue({ code: "custom", message: "is not a real date" });
+      return z.NEVER;
+    }
+    return date;
+  });
+
+/** Replay after a relying party's outage: every dead delivery of the client (or those that died since `since`) is due again. */
+export async function retryDead(deps: AdminDeps, id: unknown, since?: unknown): Promise<{ count: number }> {
+  const parsed = check(z.object({ clientId, since: moment.optional() }), { clientId: id, since: since === "" || since === null ? undefined : since });
+  const count = await retryDeadOfClient(deps.sql, parsed.clientId, new Date(deps.clock()), parsed.since);
   deps.onReplay?.();
   return { count };
 }
@@ -156,7 +197,7 @@ export async function stats(deps: AdminDeps): Promise<Stats> {
   for (const row of await countByClientAndStatus(deps.sql)) {
     const entry = (out.clients[row.client_id] ??= {});
     entry[row.status] = Number(row.count);
-    if (row.status === "pending") entry.oldestPending = row.oldest.toISOString();
+    if (row.status === "pending" && row.oldest) entry.oldestPending = row.oldest.toISOString();
     out.totals[row.status] += Number(row.count);
   }
   return out;

@@ -155,8 +155,10 @@ export async function recordResults(sql: Sql, results: readonly DeliveryResult[]
       select * from jsonb_to_recordset(${sql.json(rows)})
         as r(id bigint, outcome text, attempted_at timestamptz, http_status int, latency_ms int, error text, next_at timestamptz)
     ), attempts as (
-      insert into broker_attempts (delivery_id, attempted_at, http_status, latency_ms, error)
-      select id, attempted_at, http_status, latency_ms, error from r where outcome <> 'deferred'
+      insert into broker_attempts (delivery_id, client_id, attempted_at, http_status, latency_ms, error)
+      select r.id, d.client_id, r.attempted_at, r.http_status, r.latency_ms, r.error
+      from r join broker_deliveries d on d.id = r.id
+      where r.outcome <> 'deferred' and d.id = any(${idArray(results.map((r) => r.id))}::bigint[])
     )
     update broker_deliveries d set
       status = case r.outcome when 'delivered' then 'delivered' when 'dead' then 'dead' else d.status end,
@@ -187,18 +189,50 @@ export async function releaseClient(sql: Sql, clientId: string, now: Date): Prom
   return result.count;
 }
 
-export interface DeliveryFilter {
+export interface DeliverySearch {
+  uid?: string;
   clientId?: string;
   status?: DeliveryStatus;
+  /** Keyset: only rows older than this id (the last row of the previous page). */
+  beforeId?: bigint;
   limit: number;
 }
 
-export async function selectDeliveries(sql: Sql, filter: DeliveryFilter): Promise<DeliveryRow[]> {
+/**
+ * One page of deliveries, newest first. The statement is built from the filters given (not `$1 is null or
+ * …`), so each shape gets a plan that uses its (key, id) index even once the prepared statement is generic.
+ */
+export async function searchDeliveries(sql: Sql, search: DeliverySearch): Promise<DeliveryRow[]> {
+  const none = sql``;
   return await sql<DeliveryRow[]>`
     select * from broker_deliveries
-    where (${filter.clientId ?? null}::text is null or client_id = ${filter.clientId ?? null})
-      and (${filter.status ?? null}::text is null or status = ${filter.status ?? null})
-    order by id desc limit ${filter.limit}`;
+    where true
+      ${search.uid !== undefined ? sql`and uid = ${search.uid}` : none}
+      ${search.clientId !== undefined ? sql`and client_id = ${search.clientId}` : none}
+      ${search.status !== undefined ? sql`and status = ${search.status}` : none}
+      ${search.beforeId !== undefined ? sql`and id < ${String(search.beforeId)}::bigint` : none}
+    order by id desc limit ${search.limit}`;
+}
+
+export async function selectDelivery(sql: Sql, id: bigint): Promise<DeliveryRow | undefined> {
+  const [row] = await sql<DeliveryRow[]>`select * from broker_deliveries where id = ${String(id)}::bigint`;
+  return row;
+}
+
+export interface ClientAttemptRow extends AttemptRow {
+  client_id: string;
+}
+
+/** Each client's last `perClient` attempts, newest first: an endpoint's recent health, from any process. */
+export async function selectRecentAttemptsByClient(sql: Sql, perClient: number): Promise<ClientAttemptRow[]> {
+  return await sql<ClientAttemptRow[]>`
+    select c.client_id, a.delivery_id, a.attempted_at, a.http_status, a.latency_ms, a.error
+    from broker_clients c
+    cross join lateral (
+      select delivery_id, attempted_at, http_status, latency_ms, error from broker_attempts
+      where client_id = c.client_id order by id desc limit ${perClient}
+    ) a
+    order by c.client_id, a.attempted_at desc`;
 }
 
 export async function selectAttempts(sql: Sql, deliveryIds: readonly bigint[]): Promise<AttemptRow[]> {
@@ -217,11 +251,11 @@ export async function retryDelivery(sql: Sql, id: bigint, now: Date): Promise<bo
   return result.count === 1;
 }
 
-/** Replay after a relying party's outage: every dead delivery of the client. */
-export async function retryDeadOfClient(sql: Sql, clientId: string, now: Date): Promise<number> {
+/** Replay after a relying party's outage: every dead delivery of the client (that died since `since`). */
+export async function retryDeadOfClient(sql: Sql, clientId: string, now: Date, since?: Date): Promise<number> {
   const result = await sql`
     update broker_deliveries set status = 'pending', available_at = ${now}, created_at = ${now}, claimed_until = null, finished_at = null
-    where client_id = ${clientId} and status = 'dead'`;
+    where client_id = ${clientId} and status = 'dead' ${since ? sql`and finished_at >= ${since}` : sql``}`;
   return result.count;
 }
 
@@ -229,13 +263,28 @@ export interface StatusCount {
   client_id: string;
   status: DeliveryStatus;
   count: bigint;
-  oldest: Date;
+  /** The oldest created_at of the client's pending deliveries (null for other statuses). */
+  oldest: Date | null;
 }
 
+/** Folds the counters' pending changes (written by the outbox's statement triggers) into the totals. */
+export async function foldDeliveryCounts(sql: Sql): Promise<void> {
+  await sql`
+    with moved as (delete from broker_delivery_count_changes returning client_id, status, delta)
+    insert into broker_delivery_counts as c (client_id, status, n)
+    select client_id, status, sum(delta) from moved group by client_id, status
+    on conflict (client_id, status) do update set n = c.n + excluded.n`;
+}
+
+/** Deliveries by client and status, from the maintained counters (not a count of the outbox). */
 export async function countByClientAndStatus(sql: Sql): Promise<StatusCount[]> {
+  await foldDeliveryCounts(sql);
   return await sql<StatusCount[]>`
-    select client_id, status, count(*) as count, min(created_at) as oldest
-    from broker_deliveries group by client_id, status order by client_id, status`;
+    select c.client_id, c.status, c.n as count,
+      case when c.status = 'pending' then (
+        select min(d.created_at) from broker_deliveries d where d.client_id = c.client_id and d.status = 'pending'
+      ) end as oldest
+    from broker_delivery_counts c where c.n <> 0 order by c.client_id, c.status`;
 }
 
 // --- the client registry -------------------------------------------------------------------------------

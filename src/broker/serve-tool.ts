@@ -10,6 +10,7 @@ import { startCapabilities } from "./capabilities.ts";
 import type { ServeSettings } from "./config.ts";
 import { startDeliveryWorkers, type DeliveryWorkers } from "./delivery.ts";
 import { runIntake } from "./intake.ts";
+import { foldDeliveryCounts } from "./queries.ts";
 import { startClientRegistry } from "./registry.ts";
 import { startDeliveryRetention } from "./retention.ts";
 import { untilAborted } from "../core/abort.ts";
@@ -41,6 +42,7 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
         log: ctx.logger("http"),
         version: versionInfo(),
         adminToken: settings.http.adminToken,
+        backedOff: workers ? (now) => (workers as DeliveryWorkers).health.open(now) : undefined,
         admin: { sql, clock, allowInsecureWebhooks: settings.allowInsecureWebhooks, onReplay: () => workers?.wake() },
         proxy: {
           clients: registry,
@@ -59,6 +61,8 @@ export async function runBrokerServe(ctx: ToolContext<ServeSettings>): Promise<v
     }
     const progress = setInterval(() => {
       if (workers) log.info("Deliveries so far", { ...workers.counts, backedOff: workers.health.open(clock()).map((e) => e.clientId) });
+      // Keeps the counters' change rows few even when nobody looks at the stats.
+      if (workers) foldDeliveryCounts(sql).catch((error) => log.warn("Could not fold delivery counters", { error: (error as Error).message }));
     }, PROGRESS_MS);
     progress.unref?.();
     ctx.signal.addEventListener("abort", () => clearInterval(progress), { once: true });

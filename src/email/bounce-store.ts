@@ -71,3 +71,43 @@ export async function deleteBounces(sql: Sql, email: string): Promise<number> {
   const result = await sql`delete from email_bounces where email = ${email}`;
   return result.count;
 }
+
+/** A stored record with its row id, for paging through more than the check reads. */
+export interface StoredBounce extends BounceRecord {
+  id: bigint;
+}
+
+/** Where a page of one address's records ends: the last row's (created_at, id). */
+export interface AddressCursor {
+  createdAt: number;
+  id: bigint;
+}
+
+/**
+ * One address's records newest first, after `after` (keyset over email_bounces_email_created_at_idx,
+ * so any page costs one index range scan however many records the address has).
+ */
+export async function fetchBouncePage(sql: Sql, email: string, options: { after?: AddressCursor; limit: number }): Promise<StoredBounce[]> {
+  const { after, limit } = options;
+  const rows = after
+    ? await sql<(BounceRow & { id: bigint })[]>`
+        select id, email, bounce_type, bounce_sub_type, created_at from email_bounces
+        where email = ${email} and (created_at, id) < (${after.createdAt}, ${after.id})
+        order by created_at desc, id desc limit ${limit}`
+    : await sql<(BounceRow & { id: bigint })[]>`
+        select id, email, bounce_type, bounce_sub_type, created_at from email_bounces
+        where email = ${email} order by created_at desc, id desc limit ${limit}`;
+  return rows.map((row) => ({ ...toRecord(row), id: row.id }));
+}
+
+/** The newest records of every address by row id (the primary key), before `beforeId`. */
+export async function fetchRecentBounces(sql: Sql, options: { beforeId?: bigint; limit: number }): Promise<StoredBounce[]> {
+  const { beforeId, limit } = options;
+  const rows =
+    beforeId === undefined
+      ? await sql<(BounceRow & { id: bigint })[]>`
+          select id, email, bounce_type, bounce_sub_type, created_at from email_bounces order by id desc limit ${limit}`
+      : await sql<(BounceRow & { id: bigint })[]>`
+          select id, email, bounce_type, bounce_sub_type, created_at from email_bounces where id < ${beforeId} order by id desc limit ${limit}`;
+  return rows.map((row) => ({ ...toRecord(row), id: row.id }));
+}

@@ -124,6 +124,20 @@ export async function fetchOpenCounters(sql: Sql, caller: string, now: number, t
   };
 }
 
+/** One recipient's open counters, by caller: one primary-key lookup per caller named. */
+export async function fetchRecipientCounters(sql: Sql, callers: readonly string[], address: string, now: number): Promise<Map<string, CounterRow>> {
+  const found = new Map<string, CounterRow>();
+  if (callers.length === 0) return found;
+  const rows = await sql<{ key: string; window_start: bigint; window_end: bigint; count: number }[]>`
+    select key, window_start, window_end, count from email_send_counters
+    where key = any(${arrayLiteral(callers.map((c) => `${c}\n${address}`))}::text[]) and window_end > ${now}`;
+  for (const r of rows) {
+    const caller = r.key.slice(0, r.key.indexOf("\n"));
+    found.set(caller, { address, windowStart: Number(r.window_start), windowEnd: Number(r.window_end), count: r.count });
+  }
+  return found;
+}
+
 /** Deletes counters whose window has ended (at most `batch`; rows a take holds are left for next time); returns how many. */
 export async function deleteEndedCounters(sql: Sql, now: number, batch = 1000): Promise<number> {
   const result = await sql`

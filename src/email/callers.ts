@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { InvalidInputError } from "../core/errors.ts";
 import type { Sql } from "../db/client.ts";
-import { deleteCaller, fetchCallers, fetchCallersNamed, fetchOpenCounters, insertCaller, rotateCallerToken, type CallerRow, type CounterRow } from "./caller-store.ts";
+import { deleteCaller, fetchCallers, fetchCallersNamed, fetchOpenCounters, fetchRecipientCounters, insertCaller, rotateCallerToken, type CallerRow, type CounterRow } from "./caller-store.ts";
 
 /** Short identifiers: what the name column's CHECK allows, and what tokens and log lines can carry. */
 export const CALLER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -184,4 +184,37 @@ export async function callerUsage(sql: Sql, name: string, now: number, top = 10)
         }
       : null,
   };
+}
+
+export interface RecipientLimitUsage {
+  caller: string;
+  limit: number;
+  period: RatePeriod;
+  /** Sends to the address counted in the caller's window open now. */
+  count: number;
+  windowEnd: string | null;
+  /** Set when the caller may not send to the address again before then. */
+  refusedUntil: string | null;
+}
+
+/** Where one address stands against every caller's per-recipient limit at `now` (callers without one are left out). */
+export async function recipientUsage(sql: Sql, address: string, now: number): Promise<RecipientLimitUsage[]> {
+  const limited = (await fetchCallers(sql)).flatMap((c) => {
+    const { recipientRate } = limitsOf(c);
+    return recipientRate ? [{ name: c.name, rate: recipientRate }] : [];
+  });
+  const counters = await fetchRecipientCounters(sql, limited.map((c) => c.name), address, now);
+  return limited.map(({ name, rate }) => {
+    const counter = counters.get(name);
+    const open = counter && counter.windowEnd - counter.windowStart === rate.periodMs ? counter : undefined;
+    const count = open?.count ?? 0;
+    return {
+      caller: name,
+      limit: rate.limit,
+      period: rate.period,
+      count,
+      windowEnd: open ? iso(open.windowEnd) : null,
+      refusedUntil: open && count >= rate.limit ? iso(open.windowEnd) : null,
+    };
+  });
 }

@@ -5,6 +5,8 @@ import { Hono, type Context } from "hono";
 import type { Logger } from "../core/logger.ts";
 import { noopMetrics, type Metrics } from "../core/metrics.ts";
 import type { Sql } from "../db/client.ts";
+import { CONSOLE_BASE } from "../console/context.ts";
+import { consoleRoutes } from "../console/routes.tsx";
 import { bearerToken } from "../http/bearer-token.ts";
 import { readBodyWithin } from "../http/body-limit.ts";
 import { dockerflowRoutes, type VersionInfo } from "../http/dockerflow.ts";
@@ -13,6 +15,7 @@ import { HttpError, type HttpProblem } from "../http/problem.ts";
 import { requestFields, requestLog } from "../http/request-log.ts";
 import type { ServerEnv } from "../http/serve.ts";
 import { coalescedBounceLookup } from "./bounce-lookup.ts";
+import { EMAIL_CONSOLE_NAV, emailConsolePages } from "./console/pages.ts";
 import { callerAuthentication } from "./caller-auth.ts";
 import { callersRoutes } from "./callers-api.ts";
 import { fetchBouncesFor } from "./bounce-store.ts";
@@ -37,8 +40,8 @@ export interface EmailAppDeps {
   messageDataTtlMs: number;
   version: VersionInfo;
   /**
-   * The operator token: when set, /send accepts it (as the caller `default`) and the /bounces and
-   * /callers routes exist behind it. With callers defined (email_callers), /send needs a token either way.
+   * The operator token: when set, /send accepts it (as the caller `default`), the /bounces and
+   * /callers routes exist behind it, and the operator console under /console signs in with it. With callers defined (email_callers), /send needs a token either way.
    */
   authToken?: string;
   metrics?: Metrics;
@@ -116,6 +119,8 @@ export function createEmailApp(deps: EmailAppDeps): Hono<{ Bindings: ServerEnv }
     app.use("/callers/*", bearerToken(deps.authToken));
     app.route("/", suppressionRoutes({ sql, log, limits, now }));
     app.route("/", callersRoutes({ sql, log, now }));
+    // The operator console: people sign in with the same token and see the same answers.
+    app.route(CONSOLE_BASE, consoleRoutes({ tool: "email-send", token: deps.authToken, nav: EMAIL_CONSOLE_NAV, pages: emailConsolePages({ sql, log, limits, now }), log, now }));
   }
 
   app.post("/send", async (c) => {

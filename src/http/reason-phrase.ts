@@ -4,6 +4,7 @@ const REASON: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
   401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   413: "Payload Too Large",
   429: "Too Many Requests",

@@ -191,6 +191,7 @@ describe("account-config settings", () => {
       [{}, ["--port", "70000"], "--port"],
       [{ STALE_AFTER_MS: "5" }, [], "STALE_AFTER_MS"],
       [{ DATABASE_URL: "mysql://x" }, [], "DATABASE_URL"],
+      [{ ACCOUNT_CONFIG_ADMIN_TOKEN: "short" }, [], "ACCOUNT_CONFIG_ADMIN_TOKEN: must be at least 16 characters"],
     ] as const) {
       const io = fakeIO({ ...env, ...extra });
       expect(await runTool(tool, [...args], io), named).toBe(2);
@@ -204,10 +205,10 @@ describe("account-config settings", () => {
       flags: { host: undefined, port: "0", pollIntervalMs: undefined, staleAfterMs: undefined, fullReloadIntervalMs: undefined, listen: false, visscoreCheck: undefined, statementTimeout: undefined, verbose: undefined, humanLogs: undefined, metricHost: undefined, metricPort: undefined },
       extra: [],
       verbosity: 0,
-      env: { DATABASE_URL: "postgres://a@h/db", LISTEN_DATABASE_URL: "postgresql+psycopg2://a@primary/db", PORT: "9000", LISTEN: "on", POLL_INTERVAL_MS: "2500", VISSCORE_CHECK: "off", API_TOKEN: "t" },
+      env: { DATABASE_URL: "postgres://a@h/db", LISTEN_DATABASE_URL: "postgresql+psycopg2://a@primary/db", PORT: "9000", LISTEN: "on", POLL_INTERVAL_MS: "2500", VISSCORE_CHECK: "off", API_TOKEN: "t", ACCOUNT_CONFIG_ADMIN_TOKEN: "0123456789abcdef" },
       label: (f) => `--${f}`,
     });
-    expect(settings).toMatchObject({ port: 0, listen: false, pollIntervalMs: 2500, staleAfterMs: 30_000, visscoreCheck: false, apiToken: "t", listenUrl: "postgresql://a@primary/db" });
+    expect(settings).toMatchObject({ port: 0, listen: false, pollIntervalMs: 2500, staleAfterMs: 30_000, visscoreCheck: false, apiToken: "t", adminToken: "0123456789abcdef", listenUrl: "postgresql://a@primary/db" });
     expect("sqs" in settings).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // The compiled binary end to end: `serve` on a real database answers at once, a blacklist change made in
-// the database is served within a second (the NOTIFY path), `dump` prints the same account, and SIGTERM
-// exits 0.
+// the database is served within a second (the NOTIFY path), the operator console (its JSX pages, script
+// and stylesheet inside the binary) signs in and shows the lookup, `dump` prints the same account, and
+// SIGTERM exits 0.
 import { expect, test } from "bun:test";
 import { accountConfigDatabases } from "../support/account-config.ts";
 import { compiledTool } from "../support/compiled.ts";
@@ -28,7 +29,8 @@ test("serve: a blacklist change in the database is served within a second; dump 
   const db = await databases.create();
   await db.sql.unsafe(`INSERT INTO attrib.attrib_account (id, token, name) VALUES (1, 'acme', 'Acme')`);
   const bin = compiledTool("account-config");
-  const env = { ...process.env, DATABASE_URL: db.url, VISSCORE_CHECK: "off", NO_COLOR: "1" };
+  const admin = "compiled-console-admin-token";
+  const env = { ...process.env, DATABASE_URL: db.url, VISSCORE_CHECK: "off", NO_COLOR: "1", ACCOUNT_CONFIG_ADMIN_TOKEN: admin };
   const child = Bun.spawn([bin, "serve", "--port", "0", "-v"], { env, stderr: "pipe", stdout: "pipe" });
   try {
     const { port } = await firstLine(child.stderr, "Listening");
@@ -43,6 +45,14 @@ test("serve: a blacklist change in the database is served within a second; dump 
     while ((body as { blacklisted: boolean }).blacklisted === false && performance.now() - t0 < 1_000);
     expect(body).toEqual({ blacklisted: true, mode: "discard", match: "198.51.100.0/24" });
     expect(performance.now() - t0).toBeLessThan(1_000);
+
+    const base = `http://127.0.0.1:${port}/console`;
+    const login = await fetch(`${base}/login`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `operator=ops&token=${admin}` });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const lookup = await (await fetch(`${base}/lookup?account=acme&ip=198.51.100.7`, { headers: { cookie } })).text();
+    expect(lookup).toContain("198.51.100.0/24 contains 198.51.100.7, mode discard");
+    expect((await fetch(`${base}/assets/console.js`)).status).toBe(200);
 
     const dump = Bun.spawnSync([bin, "dump", "--account", "acme", "--compact"], { env });
     expect(dump.exitCode).toBe(0);

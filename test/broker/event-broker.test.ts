@@ -127,6 +127,15 @@ describe("serve", () => {
     const deliveries = list.io.json() as { status: string; attempts: { httpStatus: number }[] }[];
     expect(deliveries).toHaveLength(2);
     expect(deliveries.every((d) => d.status === "delivered" && d.attempts[0]!.httpStatus === 200)).toBe(true);
+    // By user, newest first, and the next page after a given id (what the console's pager asks for).
+    const mine = (await cli(["deliveries", "list", "--uid", UID])).io.json() as { id: string; uid: string }[];
+    expect(mine.length).toBeGreaterThanOrEqual(3);
+    expect(mine.every((d) => d.uid === UID)).toBe(true);
+    const older = (await cli(["deliveries", "list", "--uid", UID, "--before", mine[0]!.id])).io.json() as { id: string }[];
+    expect(older.map((d) => d.id)).toEqual(mine.slice(1).map((d) => d.id));
+    // Replay since a moment: none died after it; a moment that is not one is a usage error.
+    expect((await cli(["deliveries", "retry", "--client", "e6eb0d1e856335fc", "--dead", "--since", "2999-01-01T00:00"])).io.json()).toEqual([{ client: "e6eb0d1e856335fc", count: 0 }]);
+    expect((await cli(["deliveries", "retry", "--client", "e6eb0d1e856335fc", "--dead", "--since", "yesterday"])).code).toBe(2);
 
     io.send("SIGTERM");
     expect(await running).toBe(0);

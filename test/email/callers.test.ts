@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { insertBounce } from "../../src/email/bounce-store.ts";
-import { addCaller, parseRate, removeCaller, rotateCaller, ROTATION_GRACE_MS, tokenIsValid } from "../../src/email/callers.ts";
+import { addCaller, parseRate, recipientUsage, removeCaller, rotateCaller, ROTATION_GRACE_MS, tokenIsValid } from "../../src/email/callers.ts";
 import { fetchCallers } from "../../src/email/caller-store.ts";
 import { createEmailTestDb, JSON_HEADERS, postSend, testApp } from "../support/email.ts";
 import { recordingMetrics } from "../support/metrics.ts";
@@ -286,5 +286,27 @@ describe("GET /callers/:name/usage", () => {
     }
     expect(await db.sql`select * from email_callers`).toEqual(before);
     expect(await counters()).toEqual({});
+  });
+});
+
+describe("recipientUsage (the console's address page)", () => {
+  test("each caller's per-recipient count for one address, refused until the window ends once full", async () => {
+    const { app, clock } = clockedApp({ authToken: OPERATOR });
+    const tight = await addCaller(db.sql, { name: "tight", recipientRate: parseRate("2/minute") }, T0);
+    const loose = await addCaller(db.sql, { name: "loose", recipientRate: parseRate("10/hour") }, T0);
+    await addCaller(db.sql, { name: "open", rate: parseRate("5/minute") }, T0);
+    for (const token of [tight, tight, loose]) expect((await postSend(app, body({ to: "Pat@Example.com" }), bearer(token))).status).toBe(200);
+    expect((await postSend(app, body({ to: "pat@example.com" }), bearer(tight))).status).toBe(429);
+    const minuteEnd = new Date(T0 + 30_000).toISOString();
+    expect(await recipientUsage(db.sql, "pat@example.com", clock.now)).toEqual([
+      { caller: "loose", limit: 10, period: "hour", count: 1, windowEnd: new Date(Date.UTC(2026, 10, 29, 11)).toISOString(), refusedUntil: null },
+      { caller: "tight", limit: 2, period: "minute", count: 2, windowEnd: minuteEnd, refusedUntil: minuteEnd },
+    ]);
+    // Once the window has ended nothing refuses, though the counter row is still there.
+    expect((await recipientUsage(db.sql, "pat@example.com", T0 + 30_000)).map((u) => [u.caller, u.count, u.refusedUntil])).toEqual([
+      ["loose", 1, null],
+      ["tight", 0, null],
+    ]);
+    expect((await recipientUsage(db.sql, "nobody@example.com", clock.now)).every((u) => u.count === 0)).toBe(true);
   });
 });

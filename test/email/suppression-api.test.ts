@@ -84,7 +84,7 @@ describe("DELETE /bounces/:email", () => {
     const response = await a.request("/bounces/BAR@example.com", { method: "DELETE", headers: AUTH });
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({ address: "bar@example.com", deleted: 2 });
-    expect(captured.lines.find((l) => l.msg === "Bounce records cleared")).toMatchObject({ severity: 6, fields: { address: "bar@example.com", deleted: 2 } });
+    expect(captured.lines.find((l) => l.msg === "Bounce records cleared")).toMatchObject({ severity: 6, fields: { address: "bar@example.com", deleted: 2, actor: "operator token" } });
     expect((await send()).status).toBe(200);
     expect(provider.sent.length).toBe(1);
     const [{ n }] = await db.sql<[{ n: number }]>`select count(*)::int as n from email_bounces where email = 'other@example.com'`;

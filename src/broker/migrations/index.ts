@@ -75,8 +75,81 @@ export const BROKER_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS broker_attempts_delivery_idx ON broker_attempts (delivery_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "console_search_indexes",
+    sql: `
+      -- The operator console (and the admin API) page through deliveries newest first with keyset
+      -- pagination (id < last seen): by user, by client, by status. Each needs its own (key, id) index,
+      -- or a rare user or a dead status scans the outbox backwards.
+      CREATE INDEX IF NOT EXISTS broker_deliveries_uid_id_idx ON broker_deliveries (uid, id);
+      CREATE INDEX IF NOT EXISTS broker_deliveries_client_id_idx ON broker_deliveries (client_id, id);
+      CREATE INDEX IF NOT EXISTS broker_deliveries_status_id_idx ON broker_deliveries (status, id);
+
+      -- An endpoint's recent attempts (the console's sparkline) without joining through the outbox: the
+      -- client is copied onto each attempt when it is recorded.
+      ALTER TABLE broker_attempts ADD COLUMN IF NOT EXISTS client_id TEXT;
+      UPDATE broker_attempts a SET client_id = d.client_id FROM broker_deliveries d WHERE d.id = a.delivery_id AND a.client_id IS NULL;
+      CREATE INDEX IF NOT EXISTS broker_attempts_client_idx ON broker_attempts (client_id, id);
+
+      -- Live counters by client and status without counting the outbox (a count over 100,000 rows takes
+      -- longer than a console page may). Statement triggers append one change row per (client, status)
+      -- a statement moved, so concurrent writers never wait on a shared counter row; readers fold the
+      -- changes into broker_delivery_counts (foldDeliveryCounts), and so does \`serve\` every minute.
+      CREATE TABLE IF NOT EXISTS broker_delivery_counts (
+        client_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (client_id, status)
+      );
+      CREATE TABLE IF NOT EXISTS broker_delivery_count_changes (
+        client_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        delta BIGINT NOT NULL
+      );
+      CREATE OR REPLACE FUNCTION broker_deliveries_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          INSERT INTO broker_delivery_count_changes (client_id, status, delta)
+            SELECT client_id, status, count(*) FROM new_rows GROUP BY client_id, status;
+        ELSIF TG_OP = 'UPDATE' THEN
+          INSERT INTO broker_delivery_count_changes (client_id, status, delta)
+            SELECT client_id, status, sum(d) FROM (
+              SELECT client_id, status, 1 AS d FROM new_rows UNION ALL SELECT client_id, status, -1 FROM old_rows
+            ) moved GROUP BY client_id, status HAVING sum(d) <> 0;
+        ELSIF TG_OP = 'DELETE' THEN
+          INSERT INTO broker_delivery_count_changes (client_id, status, delta)
+            SELECT client_id, status, -count(*) FROM old_rows GROUP BY client_id, status;
+        ELSE -- TRUNCATE
+          DELETE FROM broker_delivery_count_changes;
+          DELETE FROM broker_delivery_counts;
+        END IF;
+        RETURN NULL;
+      END $$;
+      DROP TRIGGER IF EXISTS broker_deliveries_counted_insert ON broker_deliveries;
+      CREATE TRIGGER broker_deliveries_counted_insert AFTER INSERT ON broker_deliveries
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION broker_deliveries_counted();
+      DROP TRIGGER IF EXISTS broker_deliveries_counted_update ON broker_deliveries;
+      CREATE TRIGGER broker_deliveries_counted_update AFTER UPDATE ON broker_deliveries
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION broker_deliveries_counted();
+      DROP TRIGGER IF EXISTS broker_deliveries_counted_delete ON broker_deliveries;
+      CREATE TRIGGER broker_deliveries_counted_delete AFTER DELETE ON broker_deliveries
+        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION broker_deliveries_counted();
+      DROP TRIGGER IF EXISTS broker_deliveries_counted_truncate ON broker_deliveries;
+      CREATE TRIGGER broker_deliveries_counted_truncate AFTER TRUNCATE ON broker_deliveries
+        FOR EACH STATEMENT EXECUTE FUNCTION broker_deliveries_counted();
+      -- What the outbox already holds (the migration runs in one transaction with the triggers' creation).
+      LOCK TABLE broker_deliveries IN SHARE MODE;
+      DELETE FROM broker_delivery_counts;
+      DELETE FROM broker_delivery_count_changes;
+      INSERT INTO broker_delivery_counts (client_id, status, n)
+        SELECT client_id, status, count(*) FROM broker_deliveries GROUP BY client_id, status;
+      -- The oldest waiting delivery of each client, found from the end of an index, not by a scan.
+      CREATE INDEX IF NOT EXISTS broker_deliveries_pending_age_idx ON broker_deliveries (client_id, created_at) WHERE status = 'pending';
+    `,
+  },
 ];
 
-export const BROKER_TABLES = ["broker_clients", "broker_logins", "broker_deliveries", "broker_attempts"] as const;
+export const BROKER_TABLES = ["broker_clients", "broker_logins", "broker_deliveries", "broker_attempts", "broker_delivery_counts", "broker_delivery_count_changes"] as const;
 
 export const BROKER_SCHEMA = { domain: BROKER_DOMAIN, migrations: BROKER_MIGRATIONS } as const;
