@@ -1,0 +1,132 @@
+// The shared console core on its own (a tool with one page and one action), for what the broker's pages
+// do not reach: the components' output, keyset paging, the one-time notice, the session's codec, the
+// operator name rules, and unknown console paths.
+import { describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { jsx } from "hono/jsx";
+import { Badge } from "../../src/console/badge.tsx";
+import { page } from "../../src/console/layout.tsx";
+import { hrefWith, Pager, pageOf } from "../../src/console/pager.tsx";
+import { consolePath, consoleRoutes, redirectWithNotice } from "../../src/console/routes.tsx";
+import { decodeSession, encodeSession, newSession, sessionKeys } from "../../src/console/session.ts";
+import { Sparkline } from "../../src/console/sparkline.tsx";
+import { Time } from "../../src/console/time.tsx";
+import { captureLog } from "../support/log.ts";
+
+const render = async (node: unknown) => String(await (node as { toString(): string | Promise<string> }).toString());
+const TOKEN = "core-token-0123456789abcdef";
+
+function demoApp(now: () => number) {
+  const captured = captureLog("debug");
+  const app = new Hono().route(
+    "/console",
+    consoleRoutes({
+      tool: "demo",
+      token: TOKEN,
+      now,
+      log: captured.log,
+      nav: [{ href: "/console/things", label: "Things" }],
+      pages: (a) => {
+        a.get("/things", (c) => page(c, "Things", jsx("p", { class: "operator" }, c.get("operator"))));
+        a.post("/things", (c) => {
+          c.get("audit")("touch", { thing: c.get("form").get("thing") });
+          return redirectWithNotice(c, "/console/things", `touched ${c.get("form").get("thing")}`);
+        });
+      },
+    }),
+  );
+  return { app, captured };
+}
+
+async function signIn(app: Hono, operator = "Ann") {
+  const res = await app.request("http://x/console/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ operator, token: TOKEN }).toString() });
+  return { res, cookie: res.headers.get("set-cookie")?.split(";")[0] ?? "" };
+}
+
+describe("components", () => {
+  test("<Time> renders UTC text with the ISO moment for the script, and a dash for none", async () => {
+    expect(await render(Time({ at: Date.UTC(2026, 2, 14, 9, 30, 5, 123) }))).toBe('<time datetime="2026-03-14T09:30:05.123Z" title="2026-03-14 09:30:05 UTC">2026-03-14 09:30:05 UTC</time>');
+    expect(await render(Time({ at: null }))).toBe('<span class="muted">—</span>');
+  });
+
+  test("<Sparkline> escapes its labels, marks failures, and scales bars by log latency", async () => {
+    const svg = await render(Sparkline({ label: `<b>"x"</b>`, points: [{ value: 10 }, { value: 10_000, bad: true, label: "<script>" }] }));
+    expect(svg).toContain('aria-label="&lt;b&gt;&quot;x&quot;&lt;/b&gt;"');
+    expect(svg).toContain("<title>&lt;script&gt;</title>");
+    expect(svg.match(/class="spark-bad"/g)).toHaveLength(1);
+    const heights = [...svg.matchAll(/height="(\d+)"><\/rect>|height="(\d+)"><title>/g)].map((m) => Number(m[1] ?? m[2]));
+    expect(heights[0]!).toBeLessThan(heights[1]!);
+    expect(await render(Sparkline({ label: "none", points: [] }))).toContain("no attempts");
+  });
+
+  test("<Badge> picks a tone from the word unless told", async () => {
+    expect(await render(Badge({ status: "dead" }))).toBe('<span class="badge badge-bad">dead</span>');
+    expect(await render(Badge({ status: "delivered" }))).toContain("badge-ok");
+    expect(await render(Badge({ status: "something", tone: "warn" }))).toContain("badge-warn");
+  });
+
+  test("keyset paging: pageOf keeps `limit` rows and names the next key; <Pager> keeps the filters", async () => {
+    expect(pageOf([5, 4, 3], 3, String)).toEqual({ rows: [5, 4, 3] });
+    expect(pageOf([5, 4, 3, 2], 3, String)).toEqual({ rows: [5, 4, 3], next: "3" });
+    expect(hrefWith("/console/x", { a: "1 2", b: "", c: undefined, d: "&" })).toBe("/console/x?a=1+2&d=%26");
+    const pager = await render(Pager({ path: "/console/x", params: { uid: "u<1>" }, after: "90", next: "40" }));
+    expect(pager).toContain('href="/console/x?uid=u%3C1%3E"');
+    expect(pager).toContain('href="/console/x?uid=u%3C1%3E&amp;after=40"');
+    expect(Pager({ path: "/console/x", params: {} })).toBeNull();
+  });
+
+  test("consolePath accepts console paths only", () => {
+    expect(consolePath("/console/things?a=1")).toBe("/console/things?a=1");
+    expect(consolePath("/console")).toBe("/console");
+    for (const bad of ["https://evil.example/console", "//evil.example", "/consoleX", "/console/..//x", "/console\\x", "", undefined]) expect(consolePath(bad)).toBeUndefined();
+  });
+});
+
+describe("sessions", () => {
+  test("the codec: round trip, expiry at its end, another token's key refused", () => {
+    const keys = sessionKeys(TOKEN, "demo");
+    const session = newSession("Ann", 1_000, 60_000);
+    const cookie = encodeSession(keys, session);
+    expect(decodeSession(keys, cookie, 1_000)).toEqual(session);
+    expect(decodeSession(keys, cookie, 60_999)).toEqual(session);
+    expect(decodeSession(keys, cookie, 61_000)).toBeUndefined();
+    expect(decodeSession(sessionKeys(`${TOKEN}2`, "demo"), cookie, 1_000)).toBeUndefined();
+    expect(decodeSession(sessionKeys(TOKEN, "other-tool"), cookie, 1_000)).toBeUndefined();
+  });
+
+  test("operator names: letters, digits and a few marks, up to 64; trimmed", async () => {
+    const { app } = demoApp(() => 0);
+    expect((await signIn(app, "  José María O'Neil-Smith  ")).res.status).toBe(303);
+    for (const bad of ["", "a".repeat(65), "Ann\nInjected: yes", "<b>", "Ann\u0000"]) expect((await signIn(app, bad)).res.status).toBe(401);
+  });
+});
+
+describe("an action's outcome and unknown paths", () => {
+  test("an action redirects with a notice shown once, escaped, and logs who did it", async () => {
+    let now = 0;
+    const { app, captured } = demoApp(() => now);
+    const { cookie } = await signIn(app);
+    const html = await (await app.request("http://x/console/things", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const posted = await app.request("http://x/console/things", { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf, thing: "<i>x</i>" }).toString() });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/console/things");
+    const notice = posted.headers.get("set-cookie")!.split(";")[0]!;
+    const shown = await app.request("http://x/console/things", { headers: { cookie: `${cookie}; ${notice}` } });
+    expect(await shown.text()).toContain('<p class="notice" role="status">touched &lt;i&gt;x&lt;/i&gt;</p>');
+    expect(shown.headers.get("set-cookie")).toContain("Max-Age=0");
+    expect(captured.lines.find((l) => l.msg === "Console: touch")?.fields).toMatchObject({ tool: "demo", operator: "Ann", thing: "<i>x</i>" });
+    now = 13 * 3600_000; // past the 12 h session
+    expect((await app.request("http://x/console/things", { headers: { cookie } })).status).toBe(303);
+  });
+
+  test("/console goes to the first nav entry; an unknown console path is 404 (HTML for a browser)", async () => {
+    const { app } = demoApp(() => 0);
+    const { cookie } = await signIn(app);
+    expect((await app.request("http://x/console", { headers: { cookie } })).headers.get("location")).toBe("/console/things");
+    const missing = await app.request("http://x/console/nope", { headers: { cookie, accept: "text/html" } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toContain("text/html");
+    expect(await missing.text()).toContain("No console page /console/nope");
+  });
+});
