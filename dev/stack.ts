@@ -179,6 +179,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ses,
       relyingParties: state.relyingParties,
       emailToken: secret("dev-token"),
+      adminToken: secret("dev-admin"),
       emailHmacKey: secret("dev-hmac-key"),
       brokerKey: await brokerSigningKey(),
       brokerToken: secret("dev-pubsub-token"),

@@ -27,7 +27,14 @@ export function summaryLines(state: StackState, stateFilePath: string): string[]
     lines.push(`  curl -sS -H 'Authorization: Bearer ${email.token}' -H 'Content-Type: application/json' -d ${shellQuote(body)} ${email.url}/send`);
     lines.push(`  curl -sS -H 'Authorization: Bearer ${email.token}' ${email.url}/bounces/someone@example.com`);
   }
+  const consoles = Object.entries(state.tools).filter(([, info]) => info.console);
+  if (consoles.length > 0) {
+    lines.push("", "Operator consoles (in a browser; sign in with your name and the token):");
+    for (const [name, info] of consoles) lines.push(row(name, `${info.console}  (token ${info.consoleToken})`));
+  }
   lines.push(
+    "",
+    "More:",
     "  make event EVENT='passwordChange someone@example.com'    (or delete / reset; runs bun dev/send-event.ts)",
     "  make demo                                               (the scripted story, against this stack)",
     "",

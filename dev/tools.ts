@@ -24,6 +24,8 @@ export interface ToolContext {
   readyTools: Record<string, Record<string, string>>;
   /** Secrets made up for this stack. */
   emailToken: string;
+  /** The admin token of event-broker and account-config (their JSON admin APIs and consoles). */
+  adminToken: string;
   emailHmacKey: string;
   /** The broker's signing key (a private RSA JWK, JSON) and its proxy endpoint's token. */
   brokerKey: string;
@@ -104,7 +106,7 @@ const emailSend: DevTool = {
     const url = `http://127.0.0.1:${line[1]}`;
     const heartbeat = await fetch(`${url}/__heartbeat__`);
     if (heartbeat.status !== 200) throw new Error(`email-send: /__heartbeat__ answered ${heartbeat.status}`);
-    return { summary: `${url}  (SMTP to the sink by default; "provider":"ses" to the SES stand-in, "mock"; bearer token ${ctx.emailToken})`, url, token: ctx.emailToken };
+    return { summary: `${url}  (SMTP to the sink by default; "provider":"ses" to the SES stand-in, "mock"; bearer token ${ctx.emailToken})`, url, token: ctx.emailToken, console: `${url}/console`, consoleToken: ctx.emailToken };
   },
 };
 
@@ -217,6 +219,7 @@ const eventBroker: DevTool = {
     OPENID_ISSUER: BROKER_ISSUER,
     OPENID_KEY: ctx.brokerKey,
     PUBSUB_VERIFICATION_TOKEN: ctx.brokerToken,
+    BROKER_ADMIN_TOKEN: ctx.adminToken,
     ...ctx.sqs.env,
   }),
   readyLine: /: Listening .*\bport=(\d+)/,
@@ -224,7 +227,7 @@ const eventBroker: DevTool = {
     const url = await heartbeatOf("event-broker", line);
     await child.waitForLine(/: Event broker server started/, 30_000);
     const rps = [...ctx.relyingParties.map((rp) => `${rp.name} (${rp.clientId})`), `the tokenserver (${SYNC_CLIENT_ID})`].join(", ");
-    return { summary: `${url}  (${SERVICE_NOTIFICATION_QUEUE} queue → SETs to ${rps}; JWKS at ${url}/.well-known/jwks.json)`, url };
+    return { summary: `${url}  (${SERVICE_NOTIFICATION_QUEUE} queue → SETs to ${rps}; JWKS at ${url}/.well-known/jwks.json)`, url, console: `${url}/console`, consoleToken: ctx.adminToken };
   },
 };
 
@@ -252,13 +255,13 @@ const accountConfig: DevTool = {
     "serve", "--host", "127.0.0.1", "--port", "0", "-v", "--human_logs",
     ...(ctx.capabilities.missing["listen-notify"] ? ["--poll-interval-ms", String(ACCOUNT_CONFIG_FALLBACK_POLL_MS)] : []),
   ],
-  env: (ctx) => ({ DATABASE_URL: ctx.databaseUrl, ...ctx.sqs.env }),
+  env: (ctx) => ({ DATABASE_URL: ctx.databaseUrl, ACCOUNT_CONFIG_ADMIN_TOKEN: ctx.adminToken, ...ctx.sqs.env }),
   readyLine: /: Listening .*\bport=(\d+)/,
   async ready(ctx, line, child) {
     await child.waitForLine(/: Configuration loaded/, 60_000);
     const url = await heartbeatOf("account-config", line);
     const how = ctx.capabilities.missing["listen-notify"] ? `polled every ${ACCOUNT_CONFIG_FALLBACK_POLL_MS} ms (no NOTIFY here)` : "kept current by NOTIFY";
-    return { summary: `${url}  (sample accounts dev-shop, dev-news, dev-games; ${how}; try ${url}/accounts/dev-shop)`, url };
+    return { summary: `${url}  (sample accounts dev-shop, dev-news, dev-games; ${how}; try ${url}/accounts/dev-shop)`, url, console: `${url}/console`, consoleToken: ctx.adminToken };
   },
 };
 

@@ -5,6 +5,7 @@
 // adds its chapter here.
 import { ACCOUNT_CONFIG_STEPS } from "./account-config-steps.ts";
 import { brokerSteps } from "./broker-steps.ts";
+import { CONSOLE_STEPS } from "./console-steps.ts";
 import { EMAIL_STEPS } from "./email-steps.ts";
 import type { DemoStep } from "./step.ts";
 import { syncSteps } from "./sync-steps.ts";
@@ -12,4 +13,4 @@ import { syncSteps } from "./sync-steps.ts";
 export type { DemoStep } from "./step.ts";
 
 
-export const demoSteps = (): DemoStep[] => [...EMAIL_STEPS, ...syncSteps(), ...brokerSteps(), ...ACCOUNT_CONFIG_STEPS];
+export const demoSteps = (): DemoStep[] => [...EMAIL_STEPS, ...syncSteps(), ...brokerSteps(), ...ACCOUNT_CONFIG_STEPS, ...CONSOLE_STEPS];

@@ -83,7 +83,7 @@ describe("make dev", () => {
     const demo = await run([process.execPath, "dev/demo.ts"], { DEV_STATE_FILE: dev.stateFile });
     const report = demo.stdout;
     expect(report).toContain(`demo: against the running dev stack (pid ${dev.state.pid})`);
-    expect(report).toMatch(/demo held: 14 of 14 steps passed in/);
+    expect(report).toMatch(/demo held: 15 of 15 steps passed in/);
     expect(demo.exitCode).toBe(0);
 
     dev.proc.kill("SIGINT");

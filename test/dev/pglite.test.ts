@@ -68,7 +68,7 @@ describe("the dev stack on PGlite", () => {
       const notPassed = report.filter((line) => !line.startsWith("PASS"));
       expect(notPassed.length).toBe(1);
       expect(notPassed[0]).toMatch(/^SKIP .*two purge-old-records at once.*needs exclusive-advisory-locks, which this database lacks/);
-      expect(results.length).toBe(14);
+      expect(results.length).toBe(15);
       // Without NOTIFY, account-config's change is seen through the stack's fallback poll, and the step says so.
       expect(report.find((line) => line.includes("visible through the API within a second"))).toContain("through the fallback poll every 250 ms");
     } finally {
