@@ -18,16 +18,22 @@ export function peakRssMiB(): number {
   return procStatusMiB("self", "VmHWM") ?? process.memoryUsage().rss / 1048576;
 }
 
-export async function startFauxqsProcess(): Promise<{ endpoint: string; client: SQSClient; stop(): void }> {
-  const child = Bun.spawn([process.execPath, new URL("./fauxqs-server.ts", import.meta.url).pathname], { stdout: "pipe", stderr: "inherit" });
-  const reader = child.stdout.getReader();
+/** Runs a helper script of bench/support in its own process; resolves with the first line it prints (its ports). */
+export async function spawnHelper(script: string, args: string[], what: string): Promise<{ child: ReturnType<typeof Bun.spawn>; firstLine: string }> {
+  const child = Bun.spawn([process.execPath, new URL(script, import.meta.url).pathname, ...args], { stdout: "pipe", stderr: "inherit" });
+  const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
   let text = "";
   while (!text.includes("\n")) {
     const { value, done } = await reader.read();
-    if (done) throw new Error("fauxqs exited before listening");
+    if (done) throw new Error(`${what} exited before listening`);
     text += new TextDecoder().decode(value);
   }
-  const endpoint = `http://127.0.0.1:${Number(text.trim())}`;
+  return { child, firstLine: text.trim() };
+}
+
+export async function startFauxqsProcess(): Promise<{ endpoint: string; client: SQSClient; stop(): void }> {
+  const { child, firstLine } = await spawnHelper("./fauxqs-server.ts", [], "fauxqs");
+  const endpoint = `http://127.0.0.1:${Number(firstLine)}`;
   const client = new SQSClient({ region: "us-east-1", endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
   return { endpoint, client, stop: () => child.kill("SIGTERM") };
 }

@@ -1,5 +1,7 @@
 // The loopback relying parties of ./relying-parties.ts in their own process, for the benchmarks that
 // deliver SETs: their webhook URLs, and what they received so far.
+import { spawnHelper } from "./measure.ts";
+
 export interface RelyingPartiesProcess {
   urls: string[];
   /** SETs received by all of them. */
@@ -10,15 +12,8 @@ export interface RelyingPartiesProcess {
 }
 
 export async function startRelyingPartiesProcess(count: number): Promise<RelyingPartiesProcess> {
-  const child = Bun.spawn([process.execPath, new URL("./relying-parties.ts", import.meta.url).pathname, String(count)], { stdout: "pipe", stderr: "inherit" });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("relying parties exited");
-    text += new TextDecoder().decode(value);
-  }
-  const ports = JSON.parse(text.trim()) as number[];
+  const { child, firstLine } = await spawnHelper("./relying-parties.ts", [String(count)], "relying parties");
+  const ports = JSON.parse(firstLine) as number[];
   const base = `http://127.0.0.1:${ports[0]}`;
   return {
     urls: ports.map((p) => `http://127.0.0.1:${p}/events`),
