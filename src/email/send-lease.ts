@@ -11,8 +11,10 @@ import { counterKey, type LeaseAsk, type TakeEntry } from "./caller-store.ts";
 
 export const LEASE_MIN_LIMIT = 1_000;
 const MAX_LEASE = 1_000;
-/** Counters held at once; past it no new lease is asked for (per-recipient limits make many keys). */
-const MAX_KEYS = 10_000;
+/** Counters held at once (~100 bytes each); past it no new lease is asked for (per-recipient limits make many keys). */
+const MAX_KEYS = 100_000;
+/** A full table is swept of ended windows at most this often: a sweep walks every key. */
+const PRUNE_EVERY_MS = 1_000;
 
 export function leaseSize(limit: number): number {
   return limit >= LEASE_MIN_LIMIT ? Math.min(MAX_LEASE, Math.floor(limit / 1_000)) : 0;
@@ -41,7 +43,8 @@ export interface SendLeases {
   readonly size: number;
 }
 
-export function sendLeases(): SendLeases {
+export function sendLeases(options: { maxKeys?: number; pruneEveryMs?: number } = {}): SendLeases {
+  const { maxKeys = MAX_KEYS, pruneEveryMs = PRUNE_EVERY_MS } = options;
   const held = new Map<string, Held>();
 
   const current = (key: string, periodMs: number, at: number): Held | undefined => {
@@ -52,7 +55,10 @@ export function sendLeases(): SendLeases {
     return undefined;
   };
 
+  let prunedAt = -Infinity;
   const pruneEnded = (at: number) => {
+    if (at - prunedAt < pruneEveryMs) return;
+    prunedAt = at;
     for (const [key, h] of held) if (h.windowStart !== windowOf(at, h.periodMs)) held.delete(key);
   };
 
@@ -73,9 +79,9 @@ export function sendLeases(): SendLeases {
         if (h && (h.exhausted || h.units > 0)) continue;
         asks.set(key, { entry, units });
       }
-      if (asks.size > 0 && held.size + asks.size > MAX_KEYS) {
+      if (asks.size > 0 && held.size + asks.size > maxKeys) {
         pruneEnded(at);
-        if (held.size + asks.size > MAX_KEYS) return [];
+        if (held.size + asks.size > maxKeys) return [];
       }
       return [...asks.values()];
     },

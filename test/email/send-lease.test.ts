@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createSql } from "../../src/db/client.ts";
 import type { CallerLimits } from "../../src/email/callers.ts";
-import { leaseSize, LEASE_MIN_LIMIT } from "../../src/email/send-lease.ts";
+import { leaseSize, LEASE_MIN_LIMIT, sendLeases } from "../../src/email/send-lease.ts";
 import { sendRateGate } from "../../src/email/send-rate.ts";
 import { createEmailTestDb } from "../support/email.ts";
 
@@ -30,6 +30,30 @@ describe("leaseSize", () => {
     expect(leaseSize(1_000)).toBe(1);
     expect(leaseSize(250_000)).toBe(250);
     expect(leaseSize(1_000_000_000)).toBe(1_000);
+  });
+});
+
+describe("sendLeases (in memory)", () => {
+  const entry = (address: string) => ({ caller: "web", address, limit: 100_000, periodMs: MINUTE });
+
+  test("at most maxKeys counters held: past it nothing new is asked for, until ended windows are swept (at most once per pruneEveryMs)", () => {
+    const leases = sendLeases({ maxKeys: 2, pruneEveryMs: 1_000 });
+    const asked = leases.asks([entry("a"), entry("b")], T0);
+    expect(asked).toHaveLength(2);
+    leases.granted(asked, asked, T0);
+    expect(leases.asks([entry("c")], T0)).toEqual([]);
+    // A new window: the held ones have ended and are swept, so there is room again.
+    expect(leases.asks([entry("c")], T0 + MINUTE)).toHaveLength(1);
+    expect(leases.size).toBe(0);
+  });
+
+  test("a counter the database had no room for is counted send by send until its window ends", () => {
+    const leases = sendLeases();
+    const asked = leases.asks([entry("a")], T0);
+    leases.granted(asked, [], T0);
+    expect(leases.asks([entry("a")], T0 + 1)).toEqual([]);
+    expect(leases.use(entry("a"), T0 + 1)).toBe(false);
+    expect(leases.asks([entry("a")], T0 + MINUTE)).toHaveLength(1);
   });
 });
 
