@@ -4,6 +4,7 @@
 //   and on an error the RFC's JSON body ({err, description}) is read and reported.
 // Redirects are not followed (a 3xx is a failed delivery), the call has a timeout, and at most
 // `maxBodyBytes` of the answer are read.
+import { readUpTo } from "../http/body-limit.ts";
 import type { DeliveryFormat } from "./queries.ts";
 
 export interface WebhookAnswer {
@@ -36,21 +37,7 @@ export class WebhookError extends Error {
 
 async function readBounded(response: Response, maxBytes: number): Promise<string> {
   if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const room = maxBytes - total;
-    chunks.push(value.length > room ? value.subarray(0, room) : value);
-    total += Math.min(value.length, room);
-    if (total >= maxBytes) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return new TextDecoder().decode((await readUpTo(response.body, maxBytes)).bytes);
 }
 
 export async function callWebhook(call: WebhookCall): Promise<WebhookAnswer> {

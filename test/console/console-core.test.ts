@@ -12,6 +12,7 @@ import { decodeSession, encodeSession, newSession, sessionKeys } from "../../src
 import { Sparkline } from "../../src/console/sparkline.tsx";
 import { Time } from "../../src/console/time.tsx";
 import { captureLog } from "../support/log.ts";
+import { csrfIn, form, FORM } from "../support/console-client.ts";
 
 const render = async (node: unknown) => String(await (node as { toString(): string | Promise<string> }).toString());
 const TOKEN = "core-token-0123456789abcdef";
@@ -39,7 +40,7 @@ function demoApp(now: () => number) {
 }
 
 async function signIn(app: Hono, operator = "Ann") {
-  const res = await app.request("http://x/console/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ operator, token: TOKEN }).toString() });
+  const res = await app.request("http://x/console/login", { method: "POST", headers: FORM, body: form({ operator, token: TOKEN }) });
   return { res, cookie: res.headers.get("set-cookie")?.split(";")[0] ?? "" };
 }
 
@@ -107,7 +108,7 @@ describe("an action's outcome and unknown paths", () => {
     const { app, captured } = demoApp(() => now);
     const { cookie } = await signIn(app);
     const html = await (await app.request("http://x/console/things", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const csrf = csrfIn(html)!;
     const posted = await app.request("http://x/console/things", { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf, thing: "<i>x</i>" }).toString() });
     expect(posted.status).toBe(303);
     expect(posted.headers.get("location")).toBe("/console/things");

@@ -7,6 +7,7 @@ import { CONSOLE_CSP } from "../../src/console/security-headers.ts";
 import { sessionKeys } from "../../src/console/session.ts";
 import { keys } from "../support/broker.ts";
 import { CONSOLE_TOKEN, startBrokerConsole, type BrokerConsoleFixture } from "../support/broker-console.ts";
+import { csrfIn, form, FORM } from "../support/console-client.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 
 const db = await createTestDatabase();
@@ -15,8 +16,6 @@ const CLIENT = "abcdef0123456789";
 const HOSTILE = `<script>alert("x")</script>`;
 const HOSTILE_UID = `"><img src=x onerror=alert(1)>`;
 
-const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
 async function request(path: string, init: RequestInit & { cookie?: string } = {}) {
   const headers = new Headers(init.headers);
@@ -33,7 +32,7 @@ async function signIn(operator = "Grace", headers: Record<string, string> = {}):
 
 async function csrfOf(cookie: string): Promise<string> {
   const html = await (await request("/console/deliveries", { cookie })).text();
-  return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+  return csrfIn(html)!;
 }
 
 const deliveryStatus = async (id: number) => (await db.sql<{ status: string }[]>`select status from broker_deliveries where id = ${id}`)[0]!.status;

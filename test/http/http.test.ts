@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { bearerToken, tokenMatches } from "../../src/http/bearer-token.ts";
-import { readBodyWithin } from "../../src/http/body-limit.ts";
+import { readBodyWithin, readUpTo } from "../../src/http/body-limit.ts";
 import { dockerflowRoutes } from "../../src/http/dockerflow.ts";
 import { errorFunnel } from "../../src/http/error-funnel.ts";
 import { HttpError, isHttpProblem, type HttpProblem } from "../../src/http/problem.ts";
@@ -109,6 +109,25 @@ describe("readBodyWithin", () => {
     const request = new Request("http://x/", { method: "POST", body: stream, duplex: "half" } as RequestInit);
     expect(await readBodyWithin(request, 2500)).toBeUndefined();
     expect(pulls).toBeLessThan(6);
+  });
+});
+
+describe("readUpTo", () => {
+  const chunks = (...sizes: number[]) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        let next = 0;
+        for (const size of sizes) controller.enqueue(Uint8Array.from({ length: size }, () => next++ % 256));
+        controller.close();
+      },
+    });
+
+  test("under or at the limit: every byte, not cut; over it: the first maxBytes, cut", async () => {
+    expect(await readUpTo(chunks(3, 4), 10)).toEqual({ bytes: Uint8Array.from([0, 1, 2, 3, 4, 5, 6]), cut: false });
+    expect(await readUpTo(chunks(5, 5), 10)).toEqual({ bytes: Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), cut: false });
+    expect(await readUpTo(chunks(5, 5, 1), 10)).toEqual({ bytes: Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), cut: true });
+    expect(await readUpTo(chunks(4, 9), 6)).toEqual({ bytes: Uint8Array.from([0, 1, 2, 3, 4, 5]), cut: true });
+    expect(await readUpTo(chunks(1), 0)).toEqual({ bytes: new Uint8Array(0), cut: true });
   });
 });
 

@@ -17,8 +17,9 @@ export interface ConsoleClient {
   csrf(): Promise<string>;
 }
 
-const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
+/** A form body, and the header that says so. */
+export const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+export const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
 export function csrfIn(html: string): string | undefined {
   return /name="csrf" value="([^"]+)"/.exec(html)?.[1];
