@@ -1,8 +1,11 @@
 // Benchmark: 5,000 notifications from the SQS emulator, each fanned out to 10 relying parties (loopback
 // webhooks answering 200, in their own process), end to end through the broker's intake and delivery
 // workers: 50,000 signed SETs. Then a paced run at 200 notifications/s, each for one relying party,
-// for the latency target. Baseline, same run: raw RS256 signing of as many SETs, nothing else.
-// Targets (issue 12): ≥ 50% of the signing baseline; p99 < 1 s at 200 events/s.
+// for the latency target. Then bursts with and without an eleventh relying party that refuses every
+// connection, interleaved: the healthy ten's delivery rate with one down. Baseline, same run: raw RS256
+// signing of as many SETs, nothing else.
+// Targets (issue 12): ≥ 50% of the signing baseline; p99 < 1 s at 200 events/s; one relying party down
+// for the whole run lowers the others' delivery rate by at most 10%.
 import { CreateQueueCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { readFileSync } from "node:fs";
 import { startRelyingPartiesProcess } from "./support/start-relying-parties.ts";
@@ -26,6 +29,8 @@ const PACED_RATE = 200;
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const DELIVERY_CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32);
 const QUEUE_CONCURRENCY = 16;
+const DOWN_EVENTS = Number(process.env.BENCH_DOWN_EVENTS ?? 500);
+const DOWN_PAIRS = 2;
 const keyJwk = JSON.parse(readFileSync(new URL("../../shared/vectors/broker/sets/keys.json", import.meta.url), "utf8")).privateJwk;
 const key = await loadSigningKey(keyJwk);
 const log = createLogger({ name: "bench", level: "error", format: "json" });
@@ -121,6 +126,30 @@ try {
   const pacedCreated = new Map(pacedJtis.map((r) => [r.jti, r.created_at.getTime()]));
   const pacedLatency = (await rps.received()).filter(([jti]) => pacedCreated.has(jti)).map(([jti, at]) => at - pacedCreated.get(jti)!).sort((a, b) => a - b);
 
+  // 3. One relying party down: bursts to the ten, alone and with an eleventh that refuses connections
+  // (a fresh client id each time, so its breaker starts closed), interleaved so other load hits both.
+  await sql`update broker_clients set is_resource_server = true`;
+  const burstRate = async (down: string | null, round: number): Promise<number> => {
+    if (down) await upsertClient(sql, { client_id: down, webhook_url: "http://127.0.0.1:1/down", is_resource_server: true, delivery_format: "bearer" }, new Date());
+    await registry.reload();
+    const from = await rps.count();
+    const t = Date.now();
+    const first = offset + paced + round * DOWN_EVENTS;
+    const burstStart = performance.now();
+    await send(fauxqs.client, queueUrl, Array.from({ length: DOWN_EVENTS }, (_, i) => JSON.stringify({ event: "passwordChange", uid: uidOf(first + i), ts: t / 1000, timestamp: t })));
+    await until(async () => (await rps.count()) >= from + DOWN_EVENTS * RPS);
+    const rate = (DOWN_EVENTS * RPS * 1000) / (performance.now() - burstStart);
+    if (down) await sql`update broker_clients set is_resource_server = false where client_id = ${down}`;
+    return rate;
+  };
+  let aloneRate = 0;
+  let downRate = 0;
+  for (let pair = 0; pair < DOWN_PAIRS; pair++) {
+    aloneRate = Math.max(aloneRate, await burstRate(null, 2 * pair));
+    downRate = Math.max(downRate, await burstRate(`dddddddddddddd0${pair}`, 2 * pair + 1));
+  }
+  const downRatio = downRate / aloneRate;
+
   stop.abort();
   await intake;
   await workers.done;
@@ -135,6 +164,7 @@ try {
   console.log(`  throughput   ${expected} deliveries in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} deliveries/s`);
   console.log(`  latency      burst: p50 ${percentile(burstLatency, 50)} ms, p99 ${percentile(burstLatency, 99)} ms (intake → webhook receipt, queue drained as fast as it goes)`);
   console.log(`  paced        ${PACED_RATE} notifications/s for ${PACED_SECONDS} s, one RP each: p50 ${percentile(pacedLatency, 50)} ms, p99 ${percentile(pacedLatency, 99)} ms (target p99 < 1000 ms)`);
+  console.log(`  one RP down  ${DOWN_EVENTS} notifications × ${RPS} healthy RPs, best of ${DOWN_PAIRS}: ${aloneRate.toFixed(0)} deliveries/s alone, ${downRate.toFixed(0)}/s with an eleventh refusing connections = ${(downRatio * 100).toFixed(0)}% (target ≥ 90%)`);
   console.log(`  peak RSS     ${peakRssMiB().toFixed(0)} MiB (benchmark process: intake, workers, PostgreSQL client)`);
   console.log(`  baseline     raw RS256 signing of ${baselineSets} SETs, 64 at a time (best of before and after the run): ${baselineRate.toFixed(0)} SETs/s`);
   console.log(`  ratio        ${((rate / baselineRate) * 100).toFixed(0)}% of baseline (target ≥ 50%)`);
@@ -154,8 +184,9 @@ try {
     targets: [
       { target: "≥ 50% of the signing baseline (issue 12)", met: rate / baselineRate >= 0.5 },
       { target: `p99 < 1 s at ${PACED_RATE} events/s (issue 12)`, met: pacedLatency.length > 0 && pacedP99 < 1000 },
+      { target: "one RP down: the others' rate ≥ 90% of without (issue 12)", met: downRatio >= 0.9 },
     ],
-    note: `latency intake → webhook at ${PACED_RATE} notifications/s; with the burst queued at once p99 ${percentile(burstLatency, 99)} ms`,
+    note: `latency intake → webhook at ${PACED_RATE} notifications/s; with the burst queued at once p99 ${percentile(burstLatency, 99)} ms; one RP down: ${(downRatio * 100).toFixed(0)}% of the rate without`,
   });
   if (pacedLatency.length !== paced || burstLatency.length < expected) process.exitCode = 1;
 } finally {

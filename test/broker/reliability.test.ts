@@ -1,6 +1,6 @@
 // Reliability: the compiled broker SIGKILLed in the middle of a burst and restarted loses nothing
 // (every expected delivery arrives at least once, duplicates bounded by what was in flight), and one
-// relying party down for a whole run barely changes the others' delivery rate.
+// relying party down for a whole run costs the workers a bounded number of attempts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { startDeliveryWorkers } from "../../src/broker/delivery.ts";
@@ -97,56 +97,71 @@ describe("SIGKILL in the middle of a burst", () => {
   }, 180_000);
 });
 
+// The claim "one relying party down does not lower the others' delivery rate" rests on what the down
+// endpoint costs the workers: a bounded number of attempts (3 failures open its breaker, plus the calls in
+// flight then; no probe while the frozen clock stays inside the back-off), after which its rows wait
+// unattempted and every slot serves the healthy endpoints. That cost is asserted here, by counting; the
+// rate itself is a figure of bench/event-broker.ts ("one RP down", target ≥ 90% of the same run without).
 describe("one relying party down", () => {
-  test("does not lower the others' delivery rate by more than 10%", async () => {
-    const healthy = await Promise.all(Array.from({ length: 4 }, () => startRelyingParty()));
-    const PER_RP = 600;
-    const table = new Map(healthy.map((rp, i) => [`b${i}`, { clientId: `b${i}`, webhookUrl: rp.url, isResourceServer: false, format: "bearer" as const }]));
-    table.set("dd", { clientId: "dd", webhookUrl: "http://127.0.0.1:1/down", isResourceServer: false, format: "bearer" });
-
-    async function run(withDown: boolean): Promise<{ rate: number; downAttempts: number }> {
+  const PER_RP = 300;
+  const CONCURRENCY = 32;
+  // maxAttempts: the 3 failures that open its breaker, plus the calls already in flight when they came back.
+  // Refused at once: the first claim's share (a fifth of 32 slots), and a probe or two. Never answering:
+  // each call holds its slot for the whole timeout, so until the first 3 time out every slot that frees up
+  // may take one of its rows: up to every slot once, then never again while the breaker is open.
+  const kinds = {
+    "refusing connections": {
+      maxAttempts: 3 + Math.ceil(CONCURRENCY / 5) + 2,
+      start: async () => ({ url: "http://127.0.0.1:1/down", stop: () => {} }),
+    },
+    "accepting and never answering": {
+      maxAttempts: CONCURRENCY + 2,
+      start: async () => {
+        const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
+        return { url: `http://127.0.0.1:${server.port}/down`, stop: () => server.stop(true) };
+      },
+    },
+  };
+  for (const [kind, { maxAttempts, start: startDown }] of Object.entries(kinds)) {
+    test(`${kind}: costs the workers a bounded number of attempts, and every healthy delivery is made once`, async () => {
+      const healthy = await Promise.all(Array.from({ length: 4 }, () => startRelyingParty()));
+      const down = await startDown();
+      const table = new Map(healthy.map((rp, i) => [`b${i}`, { clientId: `b${i}`, webhookUrl: rp.url, isResourceServer: false, format: "bearer" as const }]));
+      table.set("dd", { clientId: "dd", webhookUrl: down.url, isResourceServer: false, format: "bearer" });
       await db.sql`truncate broker_deliveries, broker_attempts restart identity`;
-      healthy.forEach((rp) => rp.reset());
+      const now = Date.now();
       const rows: NewDelivery[] = [];
       for (let i = 0; i < PER_RP; i++) {
-        for (const id of [...healthy.map((_, k) => `b${k}`), ...(withDown ? ["dd"] : [])]) {
-          rows.push({ client_id: id, uid: uidOf(i), event: "delete", payload: { event: "delete", uid: uidOf(i), timestamp: Date.now() }, jti: crypto.randomUUID(), source_message_id: null });
+        for (const id of ["b0", "b1", "b2", "b3", "dd"]) {
+          rows.push({ client_id: id, uid: uidOf(i), event: "delete", payload: { event: "delete", uid: uidOf(i), timestamp: now }, jti: crypto.randomUUID(), source_message_id: null });
         }
       }
-      for (let i = 0; i < rows.length; i += 1000) await insertDeliveries(db.sql, rows.slice(i, i + 1000), new Date());
+      for (let i = 0; i < rows.length; i += 1000) await insertDeliveries(db.sql, rows.slice(i, i + 1000), new Date(now));
       const stop = new AbortController();
       const workers = startDeliveryWorkers(
-        { sql: db.sql, clients: { get: (id) => table.get(id) }, key, issuer: "i", log: captureLog("error").log, metrics: noopMetrics, clock: Date.now },
-        { concurrency: 32, timeoutMs: 1_000, maxAgeMs: 86_400_000, allowInsecureWebhooks: true, pollMs: 50, signal: stop.signal },
+        // A frozen clock: the breaker's 5 s back-off never ends during the run, so no probe is counted.
+        { sql: db.sql, clients: { get: (id) => table.get(id) }, key, issuer: "i", log: captureLog("error").log, metrics: noopMetrics, clock: () => now },
+        { concurrency: CONCURRENCY, timeoutMs: 1_000, maxAgeMs: 86_400_000, allowInsecureWebhooks: true, pollMs: 50, signal: stop.signal },
       );
-      // The steady rate: from a fifth of the work on (start-up, and the down RP's breaker opening, are behind).
-      const delivered = () => healthy.reduce((n, rp) => n + rp.calls.length, 0);
-      await waitFor(() => delivered() >= (PER_RP * healthy.length) / 5, "a fifth of the healthy RPs' deliveries", 60_000);
-      const [fromCount, from] = [delivered(), performance.now()];
       await waitFor(() => healthy.every((rp) => rp.calls.length >= PER_RP), "the healthy RPs' deliveries", 60_000);
-      const elapsed = performance.now() - from;
-      const steadyCount = delivered() - fromCount;
       stop.abort();
       await workers.done;
-      const [row] = await db.sql<{ n: bigint }[]>`select count(*) as n from broker_attempts a join broker_deliveries d on d.id = a.delivery_id where d.client_id = 'dd'`;
-      return { rate: steadyCount / (elapsed / 1000), downAttempts: Number(row!.n) };
-    }
+      down.stop();
 
-    // Interleaved and best of three, so the machine's other load hits both alike.
-    await run(false); // warm-up
-    let baseline = 0;
-    let oneDown = 0;
-    for (let i = 0; i < 3; i++) {
-      baseline = Math.max(baseline, (await run(false)).rate);
-      const down = await run(true);
-      oneDown = Math.max(oneDown, down.rate);
-      // The down RP costs the workers almost nothing: its breaker opened after 3 failures, and its other
-      // deliveries waited unattempted. Bound: the calls already in flight when it opened (a fifth of the 32
-      // slots are its rows) and a probe or two while the run lasted.
-      expect(down.downAttempts).toBeGreaterThanOrEqual(3);
-      expect(down.downAttempts).toBeLessThanOrEqual(3 + Math.ceil(32 / 5) + 2);
-    }
-    console.log(`healthy RPs' delivery rate: ${baseline.toFixed(0)}/s alone, ${oneDown.toFixed(0)}/s with one RP down (${((oneDown / baseline) * 100).toFixed(0)}%)`);
-    expect(oneDown).toBeGreaterThanOrEqual(0.9 * baseline);
-  }, 120_000);
+      for (const rp of healthy) expect(rp.calls.length).toBe(PER_RP);
+      const [attempts] = await db.sql<{ down: bigint; healthy: bigint }[]>`
+        select count(*) filter (where d.client_id = 'dd') as down, count(*) filter (where d.client_id <> 'dd') as healthy
+        from broker_attempts a join broker_deliveries d on d.id = a.delivery_id`;
+      expect(Number(attempts!.down)).toBeGreaterThanOrEqual(3);
+      expect(Number(attempts!.down)).toBeLessThanOrEqual(maxAttempts);
+      expect(Number(attempts!.healthy)).toBe(4 * PER_RP);
+      // The down RP's deliveries are neither lost nor dead: they wait for its back-off to end.
+      const [dd] = await db.sql<{ pending: bigint; dead: bigint }[]>`
+        select count(*) filter (where status = 'pending') as pending, count(*) filter (where status = 'dead') as dead
+        from broker_deliveries where client_id = 'dd'`;
+      expect(dd!.pending).toBe(BigInt(PER_RP));
+      expect(dd!.dead).toBe(0n);
+      expect(workers.health.open(now).map((e) => e.clientId)).toEqual(["dd"]);
+    }, 90_000);
+  }
 });
