@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { Sql } from "../db/client.ts";
-import { runConsumer, type ConsumerObserver, type ConsumerStats } from "../sqs/consumer.ts";
+import { consumerRunFields, runConsumer, type ConsumerRunOptions, type ConsumerStats } from "../sqs/consumer.ts";
 import { narrowDeleteReason } from "./delete-reason.ts";
 import { EVENT_TYPE, fanOut, type Publish } from "./fanout.ts";
 import { decodeNotification, type Notification } from "./notification.ts";
@@ -107,13 +107,8 @@ async function writeFanout(notification: Exclude<Notification, { kind: "login" |
   });
 }
 
-export interface IntakeOptions {
+export interface IntakeOptions extends ConsumerRunOptions {
   queueUrl: string;
-  waitTimeSeconds: number;
-  concurrency: number;
-  signal: AbortSignal;
-  drain?: boolean;
-  observer?: ConsumerObserver;
 }
 
 /** Consumes the service-notification queue until `signal` aborts (or, with `drain`, it is empty). */
@@ -122,11 +117,7 @@ export async function runIntake(sqs: SQSClient, deps: IntakeDeps, options: Intak
     sqs,
     queueUrl: options.queueUrl,
     log: deps.log,
-    signal: options.signal,
-    waitTimeSeconds: options.waitTimeSeconds,
-    concurrency: options.concurrency,
-    drain: options.drain,
-    observer: options.observer,
+    ...consumerRunFields(options),
     handler: {
       decode: (message: SqsMessage) => decodeNotification(message.Body),
       // One user's events are applied in the order received (a login before the delete that follows it).

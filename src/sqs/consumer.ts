@@ -77,6 +77,36 @@ export interface ConsumerOptions<T> {
   observer?: ConsumerObserver;
 }
 
+/**
+ * What each SQS-consuming tool takes from its command line and its stop, the same for all three: their
+ * run options extend this and hand it over with consumerRunFields.
+ */
+export interface ConsumerRunOptions {
+  signal: AbortSignal;
+  /** The stop bound is nearly used up: messages not yet handled stay on the queue. */
+  abandon?: AbortSignal;
+  waitTimeSeconds: number;
+  concurrency: number;
+  drain?: boolean;
+  /** Pause after SQS errors and failed messages (default 200 ms doubling to 20 s, with jitter). */
+  backoff?: BackoffPolicy;
+  observer?: ConsumerObserver;
+}
+
+/** The ConsumerOptions fields of a tool's run options (undefined ones left out). */
+export function consumerRunFields(options: ConsumerRunOptions): Pick<ConsumerOptions<unknown>, "signal" | "abandonSignal" | "waitTimeSeconds" | "concurrency" | "drain" | "backoff" | "observer"> {
+  const { signal, abandon, waitTimeSeconds, concurrency, drain, backoff, observer } = options;
+  return {
+    signal,
+    waitTimeSeconds,
+    concurrency,
+    ...(abandon ? { abandonSignal: abandon } : {}),
+    ...(drain !== undefined ? { drain } : {}),
+    ...(backoff ? { backoff } : {}),
+    ...(observer ? { observer } : {}),
+  };
+}
+
 export interface ConsumerStats {
   received: number;
   deleted: number;

@@ -1,7 +1,6 @@
 // Applying account events to the tokenserver database (spec/tokenserver.md §3.4), and the queue
 // consumer around it: the `process-account-events` tool minus its command line.
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
-import type { BackoffPolicy } from "../core/backoff.ts";
 import { InvalidInputError, TransientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { startProgress } from "../core/progress.ts";
@@ -9,7 +8,7 @@ import { isTransientDbError } from "../db/errors.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ToolContext } from "../runtime/tool-spec.ts";
 import { resolveQueueUrl } from "../sqs/client.ts";
-import { runConsumer, type ConsumerObserver } from "../sqs/consumer.ts";
+import { consumerRunFields, runConsumer, type ConsumerRunOptions } from "../sqs/consumer.ts";
 import type { AccountEventsSettings } from "./account-events-config.ts";
 import { decodeAccountEvent, type AccountEvent } from "./account-event.ts";
 import { pythonRepr } from "./python-text.ts";
@@ -78,19 +77,11 @@ async function decrementGeneration(email: string, generation: bigint, deps: Appl
 export const OUTCOMES = ["delete", "reset", "passwordChange", "unknown", "invalid", "failed"] as const;
 export type OutcomeCounts = Record<(typeof OUTCOMES)[number], number>;
 
-export interface ProcessAccountEventsOptions {
+export interface ProcessAccountEventsOptions extends ConsumerRunOptions {
   queueUrl: string;
-  waitTimeSeconds: number;
-  concurrency: number;
   drain: boolean;
-  signal: AbortSignal;
   /** How often the progress line is logged; 60 s in production. */
   statsIntervalMs?: number;
-  observer?: ConsumerObserver;
-  /** Pause after SQS errors and failed events (default 200 ms doubling to 20 s, with jitter). */
-  backoff?: BackoffPolicy;
-  /** The stop bound is nearly used up: events not yet applied are left on the queue. */
-  abandon?: AbortSignal;
 }
 
 export interface ProcessAccountEventsDeps extends ApplyDeps {
@@ -108,13 +99,7 @@ export async function processAccountEvents(deps: ProcessAccountEventsDeps, optio
       sqs: deps.sqs,
       queueUrl: options.queueUrl,
       log: deps.log,
-      signal: options.signal,
-      waitTimeSeconds: options.waitTimeSeconds,
-      concurrency: options.concurrency,
-      drain: options.drain,
-      observer: options.observer,
-      backoff: options.backoff,
-      ...(options.abandon ? { abandonSignal: options.abandon } : {}),
+      ...consumerRunFields(options),
       handler: {
         decode: (message: Message) => decodeAccountEvent(message.Body),
         // Events for one account are applied in the order they arrived.

@@ -11,9 +11,8 @@
 //   fails the message stays, so nothing is dropped unseen;
 // - a database failure leaves the message on the queue: the consumer backs off and it comes back.
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
-import type { BackoffPolicy } from "../../core/backoff.ts";
 import { TransientError } from "../../core/errors.ts";
-import { runConsumer, type ConsumerObserver } from "../../sqs/consumer.ts";
+import { consumerRunFields, runConsumer, type ConsumerRunOptions } from "../../sqs/consumer.ts";
 import { handleNotification, handlerDeps, type NotificationDeps } from "./handle-notification.ts";
 import type { OutgoingQueue } from "./outgoing-queue.ts";
 import { decodeSqsMessage, type QueueItem } from "./sqs-message.ts";
@@ -22,21 +21,14 @@ import { startProgress } from "../../core/progress.ts";
 export const COUNTED = ["Bounce", "Complaint", "Delivery", "invalid", "failed", "forwardFailed"] as const;
 export type QueueCounts = Record<(typeof COUNTED)[number], number>;
 
-export interface EmailQueuesOptions {
+/** `concurrency` is per source queue. */
+export interface EmailQueuesOptions extends ConsumerRunOptions {
   /** Distinct source queue URLs. */
   sources: readonly string[];
-  waitTimeSeconds: number;
-  /** Messages handled at once, per source queue. */
-  concurrency: number;
   drain: boolean;
-  signal: AbortSignal;
-  /** The stop bound is nearly used up: notifications not yet handled stay on their queue. */
-  abandon?: AbortSignal;
   deadLetterQueue?: OutgoingQueue;
   /** How often the progress line is logged; 60 s in production. */
   statsIntervalMs?: number;
-  observer?: ConsumerObserver;
-  backoff?: BackoffPolicy;
 }
 
 export interface EmailQueuesDeps extends NotificationDeps {
@@ -83,13 +75,7 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
       sqs: deps.sqs,
       queueUrl,
       log,
-      signal: options.signal,
-      waitTimeSeconds: options.waitTimeSeconds,
-      concurrency: options.concurrency,
-      drain: options.drain,
-      observer: options.observer,
-      backoff: options.backoff,
-      ...(options.abandon ? { abandonSignal: options.abandon } : {}),
+      ...consumerRunFields(options),
       handler: {
         decode: (message) => decodeSqsMessage(message, queueUrl, (note) => log.info(note, { messageId: message.MessageId })),
         handle: async (item, message, signal?: AbortSignal) => {
