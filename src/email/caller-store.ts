@@ -178,9 +178,9 @@ export interface LeaseAsk {
  * counter lacks room it is left alone, and the keys that were counted are returned: the caller gives
  * back their sends and keeps their leases (those units were counted with room for them).
  */
-async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], leases: readonly LeaseAsk[], now: number): Promise<{ wanted: number; counted: string[] }> {
+async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], leases: readonly LeaseAsk[], now: number): Promise<{ wanted: number; counted: number; keys: string[] }> {
   const extra = new Map(leases.map((l) => [counterKey(l.entry), l.units]));
-  const rows = await sql<{ key: string | null; wanted: number }[]>`
+  const [row] = await sql<[{ wanted: number; counted: number; keys: string[] | null }]>`
     with wanted as (
       select k, count(*)::integer + min(x) as n, min(lim) as lim, min(period) as period
       from unnest(${arrayLiteral(entries.map(counterKey))}::text[], ${arrayLiteral(entries.map((e) => e.limit))}::integer[],
@@ -197,8 +197,11 @@ async function takeAllIfRoom(sql: Sql, entries: readonly TakeEntry[], leases: re
             <= (select w.lim from wanted w where w.k = c.key)
       returning c.key
     )
-    select k.key, (select count(*) from wanted)::integer as wanted from (select null::text as key union all select key from counted) k`;
-  return { wanted: rows[0]!.wanted, counted: rows.map((r) => r.key).filter((k): k is string => k !== null) };
+    -- One row: the keys counted only when some were not (the common case needs just the two counts).
+    select (select count(*) from wanted)::integer as wanted, count(*)::integer as counted,
+      case when count(*) < (select count(*) from wanted) then array_agg(key) end as keys
+    from counted`;
+  return { wanted: row.wanted, counted: row.counted, keys: row.keys ?? [] };
 }
 
 export interface TakeBatchResult {
@@ -217,8 +220,8 @@ export async function takeSends(sql: Sql, requests: readonly (readonly TakeEntry
   const results: TakeResult[] = requests.map(() => ({ taken: true, refusedEntry: null, retryAfterMs: 0 }));
   if (all.length === 0) return { results, leased: [] };
   const fast = await takeAllIfRoom(sql, all, leases, now);
-  if (fast.counted.length === fast.wanted) return { results, leased: [...leases] };
-  const counted = new Set(fast.counted);
+  if (fast.counted === fast.wanted) return { results, leased: [...leases] };
+  const counted = new Set(fast.keys);
   if (counted.size > 0) await giveBackSends(sql, all.filter((e) => counted.has(counterKey(e))).map((e) => ({ ...e, takenAt: now })));
   const leased = leases.filter((l) => counted.has(counterKey(l.entry)));
   const request: number[] = [];
