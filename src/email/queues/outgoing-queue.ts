@@ -4,10 +4,12 @@
 //
 // The SQS adapter coalesces: messages wait until the current SendMessageBatch call (`maxInFlight`) is
 // done or until the next macrotask, then leave together, up to 10 (and 200 KiB) per call. Idle, a
-// message waits one macrotask; under load one call carries up to ten. Each SDK call costs about 0.5-1 ms
-// of CPU here, so one call per message would cost more than everything else the handler does.
-import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from "@aws-sdk/client-sqs";
+// message waits one macrotask; under load one call carries up to ten. Each call costs a quarter of a
+// millisecond of CPU or more (src/sqs/send-batch.ts), so one call per message would cost more than
+// everything else the handler does.
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
+import { sendMessageBatch } from "../../sqs/send-batch.ts";
 
 export interface OutgoingQueue {
   readonly url: string;
@@ -28,7 +30,7 @@ export interface SqsOutgoingOptions {
 
 interface Pending {
   body: string;
-  attributes?: Record<string, MessageAttributeValue>;
+  attributes?: Record<string, AttributeValue>;
   bytes: number;
   resolve: (id: string | undefined) => void;
   reject: (error: unknown) => void;
@@ -50,9 +52,11 @@ export class SendRefused extends Error {
   }
 }
 
-function attributeValues(attributes: Record<string, string> | undefined): Record<string, MessageAttributeValue> | undefined {
+type AttributeValue = { DataType: string; StringValue: string };
+
+function attributeValues(attributes: Record<string, string> | undefined): Record<string, AttributeValue> | undefined {
   if (!attributes) return undefined;
-  const out: Record<string, MessageAttributeValue> = {};
+  const out: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(attributes)) if (v !== "") out[k] = { DataType: "String", StringValue: v }; // SQS refuses empty values
   return out;
 }
@@ -64,10 +68,7 @@ export function sqsOutgoingQueue(sqs: SQSClient, url: string, options: SqsOutgoi
   let scheduled = false;
 
   const callOnce = async (batch: Pending[], signal: AbortSignal) =>
-    await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: url, Entries: batch.map((p, i) => ({ Id: String(i), MessageBody: p.body, MessageAttributes: p.attributes })) }),
-      { abortSignal: signal },
-    );
+    await sendMessageBatch(sqs, url, batch.map((p, i) => ({ Id: String(i), MessageBody: p.body, ...(p.attributes ? { MessageAttributes: p.attributes } : {}) })), signal);
 
   const run = async (batch: Pending[]) => {
     const signal = AbortSignal.timeout(timeoutMs);
