@@ -139,6 +139,26 @@ export function formatChrono(epochSeconds: number, nanos: number): string {
 
 /** Parses `text` as chrono would; throws ChronoParseError with chrono's message. */
 export function parseChronoTimestamp(text: string): Timestamp {
+  return parseCanonicalUtc(text) ?? parseChronoItems(text);
+}
+
+// What SES sends: `2016-01-27T14:05:45.605Z`. Matched here without the item-by-item walk below (which
+// cost a few percent of email-queues' CPU); anything else, or out of range, goes the long way.
+const CANONICAL_UTC = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z$/;
+
+/** The canonical UTC form only (years 1000-9999, every field in range); undefined for anything else. */
+export function parseCanonicalUtc(text: string): Timestamp | undefined {
+  const m = CANONICAL_UTC.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, sec] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1]!) || h > 23 || mi > 59 || sec > 59) return undefined;
+  const nanos = m[7] === undefined ? 0 : Number(m[7].padEnd(9, "0"));
+  const epochMs = Date.UTC(y, mo - 1, d, h, mi, sec);
+  return { ms: epochMs + Math.floor(nanos / 1_000_000), text: formatChrono(epochMs / 1000, nanos) };
+}
+
+/** chrono's parser, item by item: every form it accepts, and its errors. */
+export function parseChronoItems(text: string): Timestamp {
   // Date: year - month - day, and then something must follow.
   let s = text;
   let y: number, mo: number, d: number;
