@@ -34,6 +34,8 @@ import { renderProblem } from "./problem-page.tsx";
 import { crossSiteProblem, isHttps } from "./same-origin.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, SESSION_LIFETIME_MS, sessionKeys } from "./session.ts";
+import { SIGN_IN_THROTTLE, signInThrottle, type ThrottlePolicy } from "./sign-in-throttle.ts";
+import type { ServerEnv } from "../http/serve.ts";
 
 export interface ConsoleOptions {
   /** The tool's name, shown in the header and part of the cookie name and signing key. */
@@ -47,6 +49,8 @@ export interface ConsoleOptions {
   /** Where sign-ins and audit lines go. */
   log?: Logger;
   sessionLifetimeMs?: number;
+  /** Wrong tokens allowed per client address and window (default 10 per 15 minutes). */
+  signInThrottle?: ThrottlePolicy;
 }
 
 /** Forms are small: a few ids and a date. */
@@ -91,6 +95,7 @@ export function consoleRoutes(options: ConsoleOptions): Hono<ConsoleEnv> {
   const keys = sessionKeys(options.token, tool);
   const session = cookieName(tool);
   const home = options.nav[0]?.href ?? CONSOLE_BASE;
+  const throttle = signInThrottle(options.signInThrottle ?? SIGN_IN_THROTTLE);
 
   const app = new Hono<ConsoleEnv>();
   app.use("*", securityHeaders);
@@ -112,9 +117,18 @@ export function consoleRoutes(options: ConsoleOptions): Hono<ConsoleEnv> {
     const form = await readForm(c);
     const operator = (form.get(OPERATOR_FIELD) ?? "").trim();
     const next = consolePath(form.get(NEXT_FIELD));
+    const client = (c.env as ServerEnv | undefined)?.peer?.() ?? "unknown";
+    const waitMs = throttle.retryAfterMs(client, now());
+    if (waitMs > 0) {
+      log?.warn("Console sign-in throttled", { tool, operator: operator.slice(0, 64), client });
+      const minutes = Math.ceil(waitMs / 60_000);
+      c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
+      return c.html(<LoginPage tool={tool} next={next} problem={`Too many wrong tokens from your address: try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`} />, 429);
+    }
     // Compared even when the name is bad, so a refusal takes as long either way.
     const tokenOk = tokenMatches(options.token, form.get(TOKEN_FIELD) ?? "");
     const nameOk = OPERATOR_NAME.test(operator);
+    if (!tokenOk) throttle.failed(client, now());
     if (!tokenOk || !nameOk) {
       log?.warn("Console sign-in refused", { tool, operator: operator.slice(0, 64), reason: tokenOk ? "name" : "token" });
       const problem = tokenOk ? "Give your name: letters, digits, spaces and . _ @ ' - (up to 64)." : "Wrong admin token.";

@@ -9,6 +9,7 @@ import { page } from "../../src/console/layout.tsx";
 import { hrefWith, Pager, pageOf } from "../../src/console/pager.tsx";
 import { consolePath, consoleRoutes, redirectWithNotice } from "../../src/console/routes.tsx";
 import { decodeSession, encodeSession, newSession, sessionKeys } from "../../src/console/session.ts";
+import { signInThrottle } from "../../src/console/sign-in-throttle.ts";
 import { Sparkline } from "../../src/console/sparkline.tsx";
 import { Time } from "../../src/console/time.tsx";
 import { captureLog } from "../support/log.ts";
@@ -99,6 +100,48 @@ describe("sessions", () => {
     const { app } = demoApp(() => 0);
     expect((await signIn(app, "  José María O'Neil-Smith  ")).res.status).toBe(303);
     for (const bad of ["", "a".repeat(65), "Ann\nInjected: yes", "<b>", "Ann\u0000"]) expect((await signIn(app, bad)).res.status).toBe(401);
+  });
+});
+
+describe("wrong tokens, counted per client address", () => {
+  const attempt = (app: Hono, address: string, token: string, operator = "Ann") =>
+    app.request("http://x/console/login", { method: "POST", headers: FORM, body: form({ operator, token }) }, { peer: () => address });
+
+  test("ten wrong tokens from an address: its next sign-in is a 429 with Retry-After, right token or not, until the window ends; other addresses sign in", async () => {
+    let now = 1_000_000;
+    const { app, captured } = demoApp(() => now);
+    for (let i = 0; i < 10; i++) expect((await attempt(app, "192.0.2.1", `guess-${i}`)).status).toBe(401);
+    now += 60_000;
+    const refused = await attempt(app, "192.0.2.1", TOKEN);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe(String(14 * 60));
+    expect(refused.headers.get("set-cookie")).toBeNull();
+    expect(await refused.text()).toContain("Too many wrong tokens from your address: try again in 14 minutes.");
+    expect(captured.lines.find((l) => l.msg === "Console sign-in throttled")?.fields).toMatchObject({ tool: "demo", client: "192.0.2.1" });
+    expect((await attempt(app, "192.0.2.2", TOKEN)).status).toBe(303);
+    now += 14 * 60_000; // the window, counted from the first wrong token, has ended
+    expect((await attempt(app, "192.0.2.1", TOKEN)).status).toBe(303);
+  });
+
+  test("nine wrong tokens do not lock anyone out, and a right token with a bad name is not a wrong token", async () => {
+    const { app } = demoApp(() => 0);
+    for (let i = 0; i < 9; i++) expect((await attempt(app, "192.0.2.9", "nope")).status).toBe(401);
+    for (let i = 0; i < 20; i++) expect((await attempt(app, "192.0.2.9", TOKEN, "<bad name>")).status).toBe(401);
+    expect((await attempt(app, "192.0.2.9", TOKEN)).status).toBe(303);
+  });
+
+  test("the table of addresses stays bounded: ended windows go first, then the oldest", () => {
+    const throttle = signInThrottle({ maxFailures: 2, windowMs: 1_000, maxKeys: 3 });
+    for (const a of ["a", "b", "c"]) throttle.failed(a, 0);
+    throttle.failed("a", 0);
+    expect(throttle.retryAfterMs("a", 10)).toBe(990);
+    throttle.failed("d", 10); // full: nothing has ended, so the oldest ("a") makes room
+    expect(throttle.size).toBe(3);
+    expect(throttle.retryAfterMs("a", 10)).toBe(0);
+    throttle.failed("d", 20);
+    expect(throttle.retryAfterMs("d", 20)).toBe(1_000 - 10);
+    for (const a of ["e", "f", "g"]) throttle.failed(a, 2_000); // b, c, d have ended
+    expect(throttle.size).toBe(3);
   });
 });
 
