@@ -228,7 +228,8 @@ export function startDeliveryWorkers(deps: DeliveryDeps, options: DeliveryOption
       let rows: DeliveryRow[];
       const now = clock();
       try {
-        rows = await claimDue(sql, new Date(now), new Date(now + leaseMs(options.timeoutMs)), claimSize - ready.length);
+        const backedOff = health.open(now).map((e) => e.clientId);
+        rows = await claimDue(sql, new Date(now), new Date(now + leaseMs(options.timeoutMs)), claimSize - ready.length, backedOff);
         claimFailures = 0;
       } catch (error) {
         claimFailures += 1;

@@ -2,6 +2,7 @@
 // clock, never the database's now(), so retries, backoff and ages follow the clock tests inject.
 // Lists travel as one jsonb parameter (see src/db/missing-tables.ts for why not a text[]).
 import type { Sql } from "../db/client.ts";
+import { arrayLiteral } from "../db/array-literal.ts";
 
 export type DeliveryFormat = "bearer" | "rfc8935";
 export type DeliveryStatus = "pending" | "delivered" | "dead" | "superseded";
@@ -111,14 +112,17 @@ export async function supersedePending(sql: Sql, uid: string, clientIds: readonl
 /**
  * Takes up to `limit` due deliveries for this worker until `leaseUntil`. SKIP LOCKED lets any number of
  * workers claim at once without waiting on each other; the lease (not a held transaction) keeps the rows
- * theirs while they call webhooks, and a worker that dies just lets its lease run out.
+ * theirs while they call webhooks, and a worker that dies just lets its lease run out. Rows of
+ * `backedOff` clients are left: ones that arrived after their client was deferred would otherwise be
+ * claimed only to be written back deferred, a claim and a write each for nothing.
  */
-export async function claimDue(sql: Sql, now: Date, leaseUntil: Date, limit: number): Promise<DeliveryRow[]> {
+export async function claimDue(sql: Sql, now: Date, leaseUntil: Date, limit: number, backedOff: readonly string[] = []): Promise<DeliveryRow[]> {
   return await sql<DeliveryRow[]>`
     update broker_deliveries d set claimed_until = ${leaseUntil}
     from (
       select id from broker_deliveries
       where status = 'pending' and available_at <= ${now} and (claimed_until is null or claimed_until <= ${now})
+        ${backedOff.length > 0 ? sql`and client_id <> all(${arrayLiteral(backedOff)}::text[])` : sql``}
       order by available_at, id
       limit ${limit}
       for update skip locked

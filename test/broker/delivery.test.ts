@@ -246,6 +246,32 @@ describe("delivery", () => {
     expect(h.workers.health.open(h.now)).toEqual([]);
   });
 
+  test("rows that arrive for an endpoint while it is backed off are not claimed at all until it may be tried again", async () => {
+    const healthy = await startRelyingParty();
+    rp.statuses = [500];
+    for (let i = 0; i < 3; i++) await enqueue("e6eb0d1e856335fc", undefined, crypto.randomUUID());
+    const h = start({ e6eb0d1e856335fc: {}, c2a9f1d6e8b47305: { webhookUrl: healthy.url } }, { concurrency: 1 });
+    await attemptsRecorded(3);
+    await waitFor(() => h.workers.health.open(h.now).length === 1, "the endpoint backed off");
+    const deferredBefore = h.workers.counts.deferred;
+    // Newer rows of the backed-off endpoint, then one of a healthy endpoint: claims go in id order, so
+    // once the healthy one is delivered any claim has passed over the others.
+    for (let i = 0; i < 5; i++) await enqueue("e6eb0d1e856335fc", undefined, crypto.randomUUID());
+    await enqueue("c2a9f1d6e8b47305", undefined, crypto.randomUUID());
+    h.workers.wake();
+    await settled("delivered", 1);
+    const late = await db.sql<{ claimed_until: Date | null; attempts: number }[]>`
+      select claimed_until, attempts from broker_deliveries where client_id = 'e6eb0d1e856335fc' and id > 3`;
+    expect(late).toHaveLength(5);
+    expect(late.every((r) => r.claimed_until === null && r.attempts === 0)).toBe(true);
+    expect(h.workers.counts.deferred).toBe(deferredBefore);
+    expect(rp.calls).toHaveLength(3);
+    // Its back-off over, they are claimed again: the probe goes out.
+    rp.statuses = [200];
+    h.advance(5_000);
+    await settled("delivered", 9);
+  });
+
   test("a stop waits for calls in flight; calls cut by the abandon record nothing and keep their lease", async () => {
     rp.gate = new Promise(() => {}); // never answers
     await enqueue("e6eb0d1e856335fc");
