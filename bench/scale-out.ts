@@ -10,6 +10,13 @@
 // (the queue empty; every SET received). Combined rate = work done in that window / its length.
 // Each configuration runs twice, in the order 1, 3, 3, 1 instances, and its two windows are pooled, so a
 // change in the machine's other load during the run weighs on both alike.
+//
+// The network: in production SQS and the relying parties are across one, and an instance spends most of a
+// message waiting on it; that waiting is what more instances share out. On loopback the emulator answers
+// in a fraction of a millisecond and one instance already keeps this machine's two cores busy, so three
+// cannot do more. The instances therefore reach the emulator through ./support/latency-proxy.ts, which
+// answers BENCH_SQS_LATENCY_MS later (default 10, a same-region SQS call), and the relying parties answer
+// BENCH_RP_LATENCY_MS after the request (default 50, a webhook across the internet); 0 and 0 measure loopback.
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createSocket } from "node:dgram";
 import { loadavg } from "node:os";
@@ -25,7 +32,7 @@ import { bounceNotification, complaintNotification, deliveryNotification, snsBod
 import { startInstances, stopInstances } from "../test/support/tool-instances.ts";
 import { benchDatabase } from "./support/bench-database.ts";
 import { reportResult } from "./support/report.ts";
-import { startFauxqsProcess } from "./support/measure.ts";
+import { startFauxqsProcess, startLatencyProxy } from "./support/measure.ts";
 import { fillQueue } from "./support/sqs-fill.ts";
 import { startRelyingPartiesProcess } from "./support/start-relying-parties.ts";
 
@@ -36,6 +43,8 @@ const NOTIFICATIONS = Number(process.env.BENCH_NOTIFICATIONS ?? 3_000);
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 2_500);
 const RPS = 4;
 const PHASE_LIMIT_MS = 120_000;
+const SQS_LATENCY_MS = Number(process.env.BENCH_SQS_LATENCY_MS ?? 10);
+const RP_LATENCY_MS = Number(process.env.BENCH_RP_LATENCY_MS ?? 50);
 
 /** One tool's workload, ready to run: how its instances are started and how much of it is done. */
 interface Prepared {
@@ -106,10 +115,13 @@ async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
 
 const database = await benchDatabase("scale_out");
 const fauxqs = await startFauxqsProcess();
-const rps = await startRelyingPartiesProcess(RPS);
+// The instances go through the proxy; this process fills and watches the queues directly.
+const network = SQS_LATENCY_MS > 0 ? await startLatencyProxy(fauxqs.endpoint, SQS_LATENCY_MS) : { endpoint: fauxqs.endpoint, stop() {} };
+const rps = await startRelyingPartiesProcess(RPS, RP_LATENCY_MS);
 const sink = await startMetricsSink();
 const sql = createSql(database.url, { max: 4 });
-const sqsEnv = { AWS_ENDPOINT_URL_SQS: fauxqs.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" };
+const sqsEnv = { AWS_ENDPOINT_URL_SQS: network.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" };
+const networkNote = SQS_LATENCY_MS > 0 || RP_LATENCY_MS > 0 ? `SQS answering ${SQS_LATENCY_MS} ms and webhooks ${RP_LATENCY_MS} ms later, as across a network` : "everything on loopback";
 
 const benches: ToolBench[] = [
   {
@@ -155,7 +167,7 @@ const benches: ToolBench[] = [
   {
     tool: "event-broker",
     unit: "deliveries/s",
-    workload: `${DELIVERIES} outbox rows per phase to ${RPS} loopback relying parties answering 200; \`serve --disable-queue-worker --disable-http\``,
+    workload: `${DELIVERIES} outbox rows per phase to ${RPS} loopback relying parties answering 200${RP_LATENCY_MS > 0 ? ` after ${RP_LATENCY_MS} ms` : ""}; \`serve --disable-queue-worker --disable-http\``,
     counted: ["proxy.success"],
     async prepare() {
       await sql`truncate broker_deliveries, broker_attempts restart identity`;
@@ -237,6 +249,7 @@ try {
   console.log(`scale-out benchmark: ${INSTANCES} instances against 1, same run, each instance its own process (bun cmd/<tool>.ts, default concurrency)`);
   console.log(`  database     ${database.description}`);
   console.log(`  queue / RPs  fauxqs and the ${RPS} loopback webhooks each in their own process; all on this machine (${navigator.hardwareConcurrency} cores; load average ${loadAtStart} at start, ${load()} at end)`);
+  console.log(`  network      ${networkNote} (BENCH_SQS_LATENCY_MS, BENCH_RP_LATENCY_MS)`);
   console.log(`  measured     from the moment every instance has handled something (start-up left out) until the work is done; 1, ${INSTANCES}, ${INSTANCES}, 1 instances, each configuration's two windows pooled`);
   for (const { bench, one, many } of results) {
     console.log(`${bench.tool}`);
@@ -259,7 +272,7 @@ try {
       baselineUnit: `${bench.unit}, 1 instance`,
       ratio: many.rate / one.rate,
       targets: [{ target: `${INSTANCES} instances faster than 1 (issue 14)`, met: many.rate > one.rate }],
-      note: `scale-out: ${INSTANCES} processes on one queue / database; handled per instance ${many.perInstance.map(fmt).join(" / ")}${many.duplicates !== undefined ? `; ${many.duplicates} duplicate SETs` : ""}`,
+      note: `scale-out: ${INSTANCES} processes on one queue / database, ${networkNote}; handled per instance ${many.perInstance.map(fmt).join(" / ")}${many.duplicates !== undefined ? `; ${many.duplicates} duplicate SETs` : ""}`,
     });
   }
   if (results.some((r) => r.many.duplicates)) process.exitCode = 1;
@@ -267,6 +280,7 @@ try {
   await sql.end();
   sink.close();
   rps.stop();
+  network.stop();
   fauxqs.stop();
   await database.stop();
 }

@@ -31,6 +31,12 @@ export async function spawnHelper(script: string, args: string[], what: string):
   return { child, firstLine: text.trim() };
 }
 
+/** The target as if across a network: each answer `delayMs` later (./latency-proxy.ts, its own process). */
+export async function startLatencyProxy(target: string, delayMs: number): Promise<{ endpoint: string; stop(): void }> {
+  const { child, firstLine } = await spawnHelper("./latency-proxy.ts", [target, String(delayMs)], "latency proxy");
+  return { endpoint: `http://127.0.0.1:${Number(firstLine)}`, stop: () => child.kill("SIGTERM") };
+}
+
 export async function startFauxqsProcess(): Promise<{ endpoint: string; client: SQSClient; stop(): void }> {
   const { child, firstLine } = await spawnHelper("./fauxqs-server.ts", [], "fauxqs");
   const endpoint = `http://127.0.0.1:${Number(firstLine)}`;

@@ -1,7 +1,9 @@
 // Loopback relying parties in their own process (so they do not share the benchmark's thread): N webhooks
-// answering 200, each recording the SET's jti and the receipt time (epoch ms). Prints the ports as JSON.
+// answering 200 (argv[3] ms after the request, default at once), each recording the SET's jti and the
+// receipt time (epoch ms). Prints the ports as JSON.
 // GET /__count on any of them gives the total received; GET /__received gives [jti, at] pairs.
 const count = Number(process.argv[2] ?? 10);
+const answerAfterMs = Number(process.argv[3] ?? 0);
 const received: [string, number][] = [];
 
 function jtiOf(authorization: string | null): string {
@@ -19,6 +21,7 @@ for (let i = 0; i < count; i++) {
       if (path === "/__count") return new Response(String(received.length));
       if (path === "/__received") return Response.json(received);
       received.push([jtiOf(request.headers.get("authorization")), Date.now()]);
+      if (answerAfterMs > 0) return new Promise<Response>((resolve) => setTimeout(() => resolve(new Response(null, { status: 200 })), answerAfterMs));
       return new Response(null, { status: 200 });
     },
   });

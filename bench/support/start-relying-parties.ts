@@ -11,8 +11,9 @@ export interface RelyingPartiesProcess {
   stop(): void;
 }
 
-export async function startRelyingPartiesProcess(count: number): Promise<RelyingPartiesProcess> {
-  const { child, firstLine } = await spawnHelper("./relying-parties.ts", [String(count)], "relying parties");
+/** `answerAfterMs`: each webhook answers that long after the request, as one across a network would. */
+export async function startRelyingPartiesProcess(count: number, answerAfterMs = 0): Promise<RelyingPartiesProcess> {
+  const { child, firstLine } = await spawnHelper("./relying-parties.ts", [String(count), String(answerAfterMs)], "relying parties");
   const ports = JSON.parse(firstLine) as number[];
   const base = `http://127.0.0.1:${ports[0]}`;
   return {
