@@ -51,11 +51,14 @@ describe("event-broker console in Chromium", () => {
     expect(new URL(page.url()).pathname).toBe("/console/login");
     await page.fill("input[name=operator]", "Ada Operator");
     await page.fill("input[name=token]", "not-the-token");
+    // The refusal answers the POST on the same URL: wait for that answer, not for a URL change.
+    const refused = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/console/login");
     await page.click("button[type=submit]");
-    await expect(page.textContent("[role=alert]")).resolves.toContain("Wrong admin token");
+    expect((await refused).status()).toBe(401);
+    expect(await page.textContent("[role=alert]")).toContain("Wrong admin token");
     await page.fill("input[name=token]", CONSOLE_TOKEN);
     await browser.screenshot(page, "login", { docs: true });
-    await page.click("button[type=submit]");
+    await Promise.all([page.waitForURL(/\/console\/deliveries\?/), page.click("button[type=submit]")]);
     const landed = new URL(page.url());
     expect(landed.pathname).toBe("/console/deliveries");
     expect(landed.searchParams.get("uid")).toBe(UID);

@@ -33,7 +33,8 @@ export async function launchBrowser(): Promise<BrowserSession> {
     async newPage() {
       const context = await browser.newContext({ viewport: { width: 1200, height: 420 }, timezoneId: "UTC", locale: "en-GB" });
       const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      // Generous: CI machines are slower and busier than a laptop; a wait that succeeds costs nothing extra.
+      page.setDefaultTimeout(30_000);
       // The console asks before bulk actions (confirm: accepted). Any other dialog means a page ran script
       // it should not have (an unescaped value): recorded for the test to assert on, and dismissed.
       const unexpectedDialogs: string[] = [];
