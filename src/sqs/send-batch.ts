@@ -48,6 +48,18 @@ export function errorName(type: unknown): string | undefined {
   return type.slice(type.lastIndexOf("#") + 1).split(":")[0] || undefined;
 }
 
+// The client's signer, made once per client: each one keeps its derived signing key for the day, and
+// asks the client's credential provider (memoised, refreshed before expiry) on every signature.
+const signers = new WeakMap<SQSClient, Promise<Signer>>();
+function signerOf(sqs: SQSClient): Promise<Signer> {
+  let signer = signers.get(sqs);
+  if (!signer) {
+    signer = (sqs.config as unknown as { signer: () => Promise<Signer> }).signer();
+    signers.set(sqs, signer);
+  }
+  return signer;
+}
+
 async function endpointFor(sqs: SQSClient, queueUrl: string): Promise<Endpoint> {
   const config = sqs.config as unknown as { isCustomEndpoint?: boolean; endpoint?: () => Promise<Endpoint> };
   if (config.isCustomEndpoint && config.endpoint) return await config.endpoint();
@@ -59,8 +71,7 @@ export async function sendMessageBatch(sqs: SQSClient, queueUrl: string, entries
   const endpoint = await endpointFor(sqs, queueUrl);
   const body = JSON.stringify({ QueueUrl: queueUrl, Entries: entries });
   const host = endpoint.port ? `${endpoint.hostname}:${endpoint.port}` : endpoint.hostname;
-  const signer = (await (sqs.config as unknown as { signer: () => Promise<Signer> }).signer()) as Signer;
-  const signed = await signer.sign({
+  const signed = await (await signerOf(sqs)).sign({
     method: "POST",
     protocol: endpoint.protocol,
     hostname: endpoint.hostname,

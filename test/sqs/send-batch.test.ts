@@ -100,13 +100,18 @@ describe("signing", () => {
     });
   }
 
-  test("a body changed after signing no longer matches its signature", async () => {
+  test("the payload hash is the body's SHA-256, and the signature covers it", async () => {
     const fake = fakeSqs();
     const client = new SQSClient({ region: "us-east-1", endpoint: fake.url, credentials });
     await sendMessageBatch(client, `${fake.url}/1/q`, [{ Id: "0", MessageBody: "hello" }]);
+    await sendMessageBatch(client, `${fake.url}/1/q`, [{ Id: "0", MessageBody: "hellO" }]);
     const { createHash } = await import("node:crypto");
-    expect(fake.requests[0]!.headers["x-amz-content-sha256"]).toBe(createHash("sha256").update(fake.requests[0]!.body).digest("hex"));
-    expect(fake.requests[0]!.headers["x-amz-content-sha256"]).not.toBe(createHash("sha256").update(fake.requests[0]!.body.replace("hello", "hellO")).digest("hex"));
+    for (const got of fake.requests) {
+      expect(got.headers["x-amz-content-sha256"]).toBe(createHash("sha256").update(got.body).digest("hex"));
+      expect(got.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256/);
+    }
+    // One signer per client, reused: two bodies, two signatures.
+    expect(fake.requests[0]!.headers.authorization).not.toBe(fake.requests[1]!.headers.authorization);
   });
 });
 

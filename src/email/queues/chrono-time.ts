@@ -118,6 +118,7 @@ function civilFromDays(z: number): [number, number, number] {
 
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysInMonth = (y: number, mo: number) => (mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1]!);
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
@@ -151,7 +152,7 @@ export function parseCanonicalUtc(text: string): Timestamp | undefined {
   const m = CANONICAL_UTC.exec(text);
   if (!m) return undefined;
   const [y, mo, d, h, mi, sec] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
-  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1]!) || h > 23 || mi > 59 || sec > 59) return undefined;
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return undefined;
   const nanos = m[7] === undefined ? 0 : Number(m[7].padEnd(9, "0"));
   const epochMs = Date.UTC(y, mo - 1, d, h, mi, sec);
   return { ms: epochMs + Math.floor(nanos / 1_000_000), text: formatChrono(epochMs / 1000, nanos) };
@@ -189,8 +190,7 @@ export function parseChronoItems(text: string): Timestamp {
   if (trimLeft(s).length > 0) throw new ChronoParseError(TOO_LONG);
 
   if (y < MIN_YEAR || y > MAX_YEAR || mo < 1 || mo > 12) throw new ChronoParseError(OUT_OF_RANGE);
-  const monthDays = mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1]!;
-  if (d < 1 || d > monthDays || h > 23 || mi > 59 || sec > 59) throw new ChronoParseError(OUT_OF_RANGE);
+  if (d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) throw new ChronoParseError(OUT_OF_RANGE);
   if (Math.abs(offsetSeconds) >= 86400) throw new ChronoParseError(OUT_OF_RANGE);
   const epochSeconds = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offsetSeconds;
   const [utcYear] = civilFromDays(Math.floor(epochSeconds / 86400));
