@@ -1,4 +1,5 @@
 // SQL for email_bounces: one function per statement, `sql` passed in.
+import { arrayLiteral } from "../db/array-literal.ts";
 import type { Sql } from "../db/client.ts";
 import type { BounceRecord } from "./delivery-problems.ts";
 
@@ -39,7 +40,7 @@ export async function fetchBouncesFor(sql: Sql, emails: readonly string[], optio
       : (
           await sql<BounceRow[]>`
             select b.email, b.bounce_type, b.bounce_sub_type, b.created_at
-            from unnest(${sql.array([...emails])}::text[]) as a(email)
+            from unnest(${arrayLiteral(emails)}::text[]) as a(email)
             cross join lateral (
               select email, bounce_type, bounce_sub_type, created_at, id from email_bounces e
               where e.email = a.email and e.created_at >= ${since} order by created_at desc, id desc limit ${limit}

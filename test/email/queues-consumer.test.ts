@@ -174,6 +174,21 @@ describe("the consumer", () => {
     expect(byEmail).toEqual({ "b@example.com": [2, 5], "c@example.com": [3, 11] });
   });
 
+  test("a fresh pool's first statement records: nothing waits for postgres.js to learn the array types", async () => {
+    // postgres.js's sql.array() sends "a,b" (refused as a malformed array literal) until a connection
+    // has fetched the type catalogue; the store sends literals, so its first batch is not lost to that.
+    const queues = newQueues();
+    await sendAll(queues.source, [snsBody(bounceNotification(["first@example.com", "second@example.com"]))]);
+    const fresh = createSql(db.url, { max: 2 });
+    try {
+      const { counts } = await run({ queues, sql: fresh });
+      expect(counts).toEqual({ Bounce: 1, Complaint: 0, Delivery: 0, invalid: 0, failed: 0, forwardFailed: 0 });
+    } finally {
+      await fresh.end();
+    }
+    expect((await rows()).map((r) => r.email).sort()).toEqual(["first@example.com", "second@example.com"]);
+  });
+
   test("the same notification three times is one row per recipient (forwarded each time, at least once)", async () => {
     const queues = newQueues();
     const body = snsBody(bounceNotification(["one@example.com", "two@example.com"], { feedbackId: "fb-1" }));

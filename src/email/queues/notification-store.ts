@@ -4,6 +4,7 @@
 import type { Sql } from "../../db/client.ts";
 import { messageDataKey } from "../message-data.ts";
 import { coalesceCalls } from "../../core/concurrency.ts";
+import { arrayLiteral } from "../../db/array-literal.ts";
 import { rowIdentity, type ProblemRow } from "./problem-records.ts";
 
 export interface StoreResult {
@@ -33,7 +34,8 @@ interface Lookup {
 /**
  * Inserts the rows (skipping those already recorded, also when repeated in the batch) and reads the
  * unexpired message data of the keys, in one round trip. Arrays rather than a VALUES list keep the
- * statement's text the same whatever the batch size, so it is prepared once.
+ * statement's text the same whatever the batch size, so it is prepared once; they are sent as literals
+ * (src/db/array-literal.ts), which also work as a fresh pool's first statement.
  * Returns the identities (rowIdentity) of the rows written now, and the metadata found by key.
  */
 export async function recordProblemsAndReadMessageData(sql: Sql, rows: readonly ProblemRow[], keys: readonly string[], now: number): Promise<{ written: Set<string>; metadata: Map<string, string> }> {
@@ -41,15 +43,15 @@ export async function recordProblemsAndReadMessageData(sql: Sql, rows: readonly 
     with written as (
       insert into email_bounces (email, bounce_type, bounce_sub_type, created_at, feedback_key)
       select * from unnest(
-        ${sql.array(rows.map((r) => r.email))}::varchar[], ${sql.array(rows.map((r) => String(r.bounce_type)))}::int2[],
-        ${sql.array(rows.map((r) => String(r.bounce_sub_type)))}::int2[], ${sql.array(rows.map((r) => String(r.created_at)))}::int8[],
-        ${sql.array(rows.map((r) => r.feedback_key))}::char(64)[])
+        ${arrayLiteral(rows.map((r) => r.email))}::varchar[], ${arrayLiteral(rows.map((r) => r.bounce_type))}::int2[],
+        ${arrayLiteral(rows.map((r) => r.bounce_sub_type))}::int2[], ${arrayLiteral(rows.map((r) => r.created_at))}::int8[],
+        ${arrayLiteral(rows.map((r) => r.feedback_key))}::char(64)[])
       on conflict (feedback_key, email, bounce_type) where feedback_key is not null do nothing
       returning feedback_key, bounce_type, email
     )
     select 'w' as kind, feedback_key || ' ' || bounce_type || ' ' || email as id, null as data from written
     union all
-    select 'm', key, data from email_message_data where key = any(${sql.array([...keys])}::char(64)[]) and expires_at > ${now}`;
+    select 'm', key, data from email_message_data where key = any(${arrayLiteral(keys)}::char(64)[]) and expires_at > ${now}`;
   const written = new Set<string>();
   const metadata = new Map<string, string>();
   for (const r of result) {
