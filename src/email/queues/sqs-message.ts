@@ -7,6 +7,7 @@ import type { Message } from "@aws-sdk/client-sqs";
 import { unwrapSnsEnvelope } from "../../sqs/envelope.ts";
 import { rustDebugString, SerdeError, SerdeJsonReader } from "../serde-json.ts";
 import { parseSesNotification, payloadError, type MappingNote, type SesNotification } from "./notification.ts";
+import { readCommonNotification } from "./notification-fast-read.ts";
 
 export type QueueItem = { kind: "notification"; notification: SesNotification } | { kind: "invalid"; reason: string };
 
@@ -36,7 +37,8 @@ function bodySyntaxError(body: string, fallback: unknown): string {
 export function decodeNotificationText(text: string, note?: MappingNote): QueueItem {
   let notification: SesNotification;
   try {
-    notification = parseSesNotification(utf8.encode(text), note);
+    // The common case costs a JSON.parse; anything else gets the byte reader's exact verdict.
+    notification = readCommonNotification(text) ?? parseSesNotification(utf8.encode(text), note);
   } catch (error) {
     if (error instanceof SerdeError) return invalid(serdeDebug(error));
     return invalid((error as Error)?.message ?? String(error));
