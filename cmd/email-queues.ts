@@ -34,7 +34,7 @@ export const tool = defineTool({
   },
   args: {
     "queue-wait-time": { type: "string", valueHint: "SECONDS", description: "Long-poll wait in seconds (0-20)", default: "20" },
-    concurrency: { type: "string", valueHint: "N", description: "Notifications handled at once per source queue", default: "8" },
+    concurrency: { type: "string", valueHint: "N", description: "Notifications handled at once per source queue", default: "32" },
     drain: { type: "boolean", description: "Exit 0 once every source queue is empty (for cron/systemd timers)" },
     "dead-letter-queue": { type: "string", valueHint: "URL", description: "Queue URL that receives a verbatim copy of every message that cannot be processed" },
     "wrap-outgoing": wrapOutgoing,

@@ -5,7 +5,7 @@
 // name, session tokens) and its choice of endpoint (the configured one, else the queue URL's origin,
 // as the SDK's useQueueUrlAsEndpoint does). Errors carry the SDK's shape ($metadata.httpStatusCode,
 // $fault, name), so callers classify them the same way whichever path sent the batch.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 
 export interface BatchEntry {
@@ -83,7 +83,7 @@ export async function sendMessageBatch(sqs: SQSClient, queueUrl: string, entries
       "content-type": "application/x-amz-json-1.0",
       "x-amz-target": "AmazonSQS.SendMessageBatch",
       // Hashed natively here; the signer uses this header rather than hashing the body in JavaScript.
-      "x-amz-content-sha256": createHash("sha256").update(body).digest("hex"),
+      "x-amz-content-sha256": hash("sha256", body, "hex"),
     },
     body,
   });

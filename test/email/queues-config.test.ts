@@ -86,8 +86,8 @@ describe("flags", () => {
 
   test("defaults: 20 s long poll, 8 at once, no drain, no dead-letter queue, bare notifications", () => {
     const s = load(env);
-    expect([s.queueWaitTime, s.concurrency, s.drain, s.deadLetterQueue, s.wrapOutgoing]).toEqual([20, 8, false, undefined, false]);
-    expect(s.dbPoolSize).toBe(4); // 8 handlers × 2 queues / 4
+    expect([s.queueWaitTime, s.concurrency, s.drain, s.deadLetterQueue, s.wrapOutgoing]).toEqual([20, 32, false, undefined, false]);
+    expect(s.dbPoolSize).toBe(2); // one statement at a time, whatever the concurrency
   });
 
   test("values and their checks", () => {

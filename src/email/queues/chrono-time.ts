@@ -129,13 +129,15 @@ export function formatChrono(epochSeconds: number, nanos: number): string {
   const [y, m, d] = civilFromDays(days);
   const yearText = y >= 0 && y <= 9999 ? pad(y, 4) : `${y < 0 ? "-" : "+"}${pad(Math.abs(y), 4)}`;
   const time = `${pad(Math.floor(secondOfDay / 3600), 2)}:${pad(Math.floor((secondOfDay % 3600) / 60), 2)}:${pad(secondOfDay % 60, 2)}`;
-  let fraction = "";
-  if (nanos !== 0) {
-    if (nanos % 1_000_000 === 0) fraction = `.${pad(nanos / 1_000_000, 3)}`;
-    else if (nanos % 1_000 === 0) fraction = `.${pad(nanos / 1_000, 6)}`;
-    else fraction = `.${pad(nanos, 9)}`;
-  }
-  return `${yearText}-${pad(m, 2)}-${pad(d, 2)}T${time}${fraction}Z`;
+  return `${yearText}-${pad(m, 2)}-${pad(d, 2)}T${time}${chronoFraction(nanos)}Z`;
+}
+
+/** chrono's fraction of a second: none when zero, else 3, 6 or 9 digits, the fewest that are exact. */
+function chronoFraction(nanos: number): string {
+  if (nanos === 0) return "";
+  if (nanos % 1_000_000 === 0) return `.${pad(nanos / 1_000_000, 3)}`;
+  if (nanos % 1_000 === 0) return `.${pad(nanos / 1_000, 6)}`;
+  return `.${pad(nanos, 9)}`;
 }
 
 /** Parses `text` as chrono would; throws ChronoParseError with chrono's message. */
@@ -154,8 +156,8 @@ export function parseCanonicalUtc(text: string): Timestamp | undefined {
   const [y, mo, d, h, mi, sec] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])];
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return undefined;
   const nanos = m[7] === undefined ? 0 : Number(m[7].padEnd(9, "0"));
-  const epochMs = Date.UTC(y, mo - 1, d, h, mi, sec);
-  return { ms: epochMs + Math.floor(nanos / 1_000_000), text: formatChrono(epochMs / 1000, nanos) };
+  // Already UTC with four-digit years and two-digit fields: chrono's rendering keeps the first 19 characters.
+  return { ms: Date.UTC(y, mo - 1, d, h, mi, sec) + Math.floor(nanos / 1_000_000), text: `${text.slice(0, 19)}${chronoFraction(nanos)}Z` };
 }
 
 /** chrono's parser, item by item: every form it accepts, and its errors. */

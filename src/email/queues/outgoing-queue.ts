@@ -7,6 +7,7 @@
 // message waits one macrotask; under load one call carries up to ten. Each call costs a quarter of a
 // millisecond of CPU or more (src/sqs/send-batch.ts), so one call per message would cost more than
 // everything else the handler does.
+import { Buffer } from "node:buffer";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
 import { sendMessageBatch } from "../../sqs/send-batch.ts";
@@ -39,7 +40,6 @@ interface Pending {
 const MAX_ENTRIES = 10;
 // SQS limits a whole batch to 256 KiB; leave room for attributes and the request around them.
 const MAX_BATCH_BYTES = 200 * 1024;
-const utf8 = new TextEncoder();
 
 /** Why SQS refused one entry of a batch. */
 export class SendRefused extends Error {
@@ -128,7 +128,7 @@ export function sqsOutgoingQueue(sqs: SQSClient, url: string, options: SqsOutgoi
       return new Promise((resolve, reject) => {
         if (sendOptions.signal?.aborted) return reject(sendOptions.signal.reason);
         const attributes = attributeValues(sendOptions.attributes);
-        waiting.push({ body, ...(attributes ? { attributes } : {}), bytes: utf8.encode(body).length, resolve, reject });
+        waiting.push({ body, ...(attributes ? { attributes } : {}), bytes: Buffer.byteLength(body, "utf8"), resolve, reject });
         if (waiting.length >= MAX_ENTRIES) {
           if (!scheduled) {
             scheduled = true;

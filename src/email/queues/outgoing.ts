@@ -4,45 +4,43 @@
 // payload of the notification's own type. JSON.stringify escapes strings exactly as serde_json does.
 import type { SesNotification } from "./notification.ts";
 
-const str = JSON.stringify as (value: string) => string;
-const list = (values: readonly string[]) => `[${values.map(str).join(",")}]`;
-
-function mailJson(mail: SesNotification["mail"]): string {
-  const headers = mail.headers
-    ? `[${mail.headers.map((h) => `{"name":${str(h.name)},"value":${typeof h.value === "string" ? str(h.value) : list(h.value)}}`).join(",")}]`
-    : "null";
-  return (
-    `{"timestamp":${str(mail.timestamp.text)},"messageId":${str(mail.messageId)},` +
-    `"source":${mail.source === undefined ? "null" : str(mail.source)},` +
-    `"destination":${mail.destination ? list(mail.destination) : "null"},"headers":${headers}}`
-  );
+/** The mail part: every field present, `null` when absent, in the original's order. */
+function mailJson(mail: SesNotification["mail"]) {
+  return {
+    timestamp: mail.timestamp.text,
+    messageId: mail.messageId,
+    source: mail.source ?? null,
+    destination: mail.destination ?? null,
+    headers: mail.headers ? mail.headers.map((h) => ({ name: h.name, value: h.value })) : null,
+  };
 }
 
-function payloadJson(n: SesNotification): string {
+/** The payload of the notification's own type, under its key. */
+function payloadJson(n: SesNotification): Record<string, unknown> {
   switch (n.notificationType) {
     case "Bounce": {
       const b = n.bounce!;
-      return `"bounce":{"bounceType":${str(b.bounceType)},"bounceSubType":${str(b.bounceSubType)},"bouncedRecipients":${list(b.bouncedRecipients)},"timestamp":${str(b.timestamp.text)}}`;
+      return { bounce: { bounceType: b.bounceType, bounceSubType: b.bounceSubType, bouncedRecipients: b.bouncedRecipients, timestamp: b.timestamp.text } };
     }
     case "Complaint": {
       const c = n.complaint!;
-      const feedback = c.complaintFeedbackType === undefined ? "null" : str(c.complaintFeedbackType);
-      return `"complaint":{"complainedRecipients":${list(c.complainedRecipients)},"complaintFeedbackType":${feedback},"timestamp":${str(c.timestamp.text)}}`;
+      return { complaint: { complainedRecipients: c.complainedRecipients, complaintFeedbackType: c.complaintFeedbackType ?? null, timestamp: c.timestamp.text } };
     }
     case "Delivery": {
       const d = n.delivery!;
-      return `"delivery":{"timestamp":${str(d.timestamp.text)},"recipients":${list(d.recipients)}}`;
+      return { delivery: { timestamp: d.timestamp.text, recipients: d.recipients } };
     }
   }
 }
 
 /** The outgoing body. `n` must carry the payload of its type (see payloadError). */
 export function outgoingNotification(n: SesNotification, metadata?: string): string {
-  const meta = metadata === undefined ? "" : `"metadata":${str(metadata)},`;
-  return `{"notificationType":${str(n.notificationType)},"mail":${mailJson(n.mail)},${meta}${payloadJson(n)}}`;
+  // Objects keep their keys in insertion order, so one stringify writes the original's key order.
+  const body = { notificationType: n.notificationType, mail: mailJson(n.mail), ...(metadata === undefined ? {} : { metadata }), ...payloadJson(n) };
+  return JSON.stringify(body);
 }
 
 /** The SNS-style envelope the auth server's consumer unwraps (`JSON.parse(JSON.parse(Body).Message)`). */
 export function wrapOutgoing(body: string): string {
-  return `{"Type":"Notification","Message":${str(body)}}`;
+  return `{"Type":"Notification","Message":${JSON.stringify(body)}}`;
 }

@@ -1,7 +1,7 @@
 // What a bounce or complaint notification writes to email_bounces (spec/email.md §6.1, §9.4): one row
 // per recipient with the numeric codes, the lower-cased address, the event time, and a key made from
 // the notification's feedbackId so that a redelivered notification never writes a row twice.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Sql } from "../../db/client.ts";
 import { PROBLEM_TYPE_CODE } from "../problem-codes.ts";
 import { BOUNCE_SUBTYPES, COMPLAINT_FEEDBACK_TYPES, type SesNotification } from "./notification.ts";
@@ -16,7 +16,7 @@ export interface ProblemRow {
   feedback_key: string;
 }
 
-const feedbackKey = (feedbackId: string) => createHash("sha256").update(feedbackId).digest("hex");
+const feedbackKey = (feedbackId: string) => hash("sha256", feedbackId, "hex");
 
 /** bounce_sub_type: the SES subtypes are 1..8, the complaint feedback types 9..14, 0 when absent. */
 const bounceSubtypeCode = (name: string) => 1 + BOUNCE_SUBTYPES.indexOf(name as (typeof BOUNCE_SUBTYPES)[number]);

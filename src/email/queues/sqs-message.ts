@@ -2,7 +2,7 @@
 // body present, MD5 matching, receipt handle present, body JSON, `Message` a string (SNS envelope),
 // then the notification itself (§9.3) and its payload matching its type (§9.4). Every failure is the
 // original's `Invalid notification: …` text; what happens to such a message is the caller's policy.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import { unwrapSnsEnvelope } from "../../sqs/envelope.ts";
 import { rustDebugString, SerdeError, SerdeJsonReader } from "../serde-json.ts";
@@ -51,7 +51,7 @@ export function decodeNotificationText(text: string, note?: MappingNote): QueueI
 export function decodeSqsMessage(message: Message, queueUrl: string, note?: MappingNote): QueueItem {
   const body = message.Body;
   if (!body) return invalid(`missing body from ${queueUrl}`);
-  if (message.MD5OfBody && message.MD5OfBody !== createHash("md5").update(body, "utf8").digest("hex")) return invalid(`MD5 hash mismatch from ${queueUrl}`);
+  if (message.MD5OfBody && message.MD5OfBody !== hash("md5", body, "hex")) return invalid(`MD5 hash mismatch from ${queueUrl}`);
   if (!message.ReceiptHandle) return invalid(`missing receipt_handle from ${queueUrl}`);
   let parsed: unknown;
   try {
