@@ -4,7 +4,9 @@
 // metadata read, forwarded to the notification queue, deleted. Baseline, same run, same emulator: raw
 // ReceiveMessage(10) + DeleteMessageBatch of the same messages on the same three queues, no handler.
 // The two alternate in rounds (BENCH_ROUNDS, default 4; which goes first alternates too), so a change
-// in this shared machine's speed during the run weighs on both alike.
+// in this shared machine's speed during the run weighs on both alike; before them each handles
+// BENCH_WARMUP (default 2,000) more, not counted, as a long-running process would have (the runtime
+// compiles its hot paths in its first seconds).
 // Target (issue 10): at least 50% of the baseline.
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createLogger } from "../src/core/logger.ts";
@@ -24,6 +26,8 @@ import { reportResult } from "./support/report.ts";
 const NOTIFICATIONS = Number(process.env.BENCH_NOTIFICATIONS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_QUEUES_CONCURRENCY);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
+// Not counted, for both: the first seconds of a process go to compiling its hot paths.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
 const HMAC_KEY = "bench hmac key";
 const KINDS = ["bounce", "complaint", "delivery"] as const;
 
@@ -58,18 +62,26 @@ function notificationBody(i: number, kind: (typeof KINDS)[number], now: number):
 
 type Bodies = Record<(typeof KINDS)[number], string[]>;
 
-/** 60/20/20 over the three queues, dealt round-robin into ROUNDS parts; and the message id of each notification. */
+/**
+ * 60/20/20 over the three queues, dealt round-robin into ROUNDS parts, then WARMUP more for the warm-up;
+ * and the message id of each counted notification.
+ */
 function workload(now: number) {
   const rounds: Bodies[] = Array.from({ length: ROUNDS }, () => ({ bounce: [], complaint: [], delivery: [] }));
+  const warmup: Bodies = { bounce: [], complaint: [], delivery: [] };
   const ids: string[] = [];
-  for (let i = 0; i < NOTIFICATIONS; i++) {
+  for (let i = 0; i < NOTIFICATIONS + WARMUP; i++) {
     const r = random();
     const kind = r < 0.6 ? "bounce" : r < 0.8 ? "complaint" : "delivery";
     const { body, messageId } = notificationBody(i, kind, now);
+    if (i >= NOTIFICATIONS) {
+      warmup[kind].push(body);
+      continue;
+    }
     rounds[i % ROUNDS]![kind].push(body);
     ids.push(messageId);
   }
-  return { rounds, ids };
+  return { rounds, warmup, ids };
 }
 
 async function createQueue(sqs: SQSClient, name: string) {
@@ -113,7 +125,7 @@ try {
   const sql = createSql(databaseUrl, { max: Number(process.env.BENCH_POOL ?? pool) });
   await migrate(sql, EMAIL_DOMAIN, EMAIL_MIGRATIONS);
   const now = Date.now();
-  const { rounds, ids } = workload(now);
+  const { rounds, warmup, ids } = workload(now);
   // A fifth of the messages carry metadata stored by /send.
   const metadata = ids.filter((_, i) => i % 5 === 0).map((id) => ({ key: messageDataKey(HMAC_KEY, id), data: JSON.stringify(`{"flowId":"${id}"}`), created_at: now, expires_at: now + 86_400_000 }));
   for (let i = 0; i < metadata.length; i += 1000) await sql`insert into email_message_data ${sql(metadata.slice(i, i + 1000), "key", "data", "created_at", "expires_at")}`;
@@ -127,7 +139,7 @@ try {
   const counts: QueueCounts = { Bounce: 0, Complaint: 0, Delivery: 0, invalid: 0, failed: 0, forwardFailed: 0 };
   const tool = { messages: 0, ms: 0, cpuUs: 0 };
   const base = { messages: 0, ms: 0, cpuUs: 0 };
-  const runTool = async () => {
+  const runTool = async (counted = true) => {
     const started = performance.now();
     const cpu = process.cpuUsage();
     const round = await runEmailQueues(
@@ -141,20 +153,28 @@ try {
         // BENCH_NO_FORWARD=1 measures recording alone (no notification queue), to show what forwarding costs.
         ...(process.env.BENCH_NO_FORWARD ? {} : { notificationQueue: sqsOutgoingQueue(fauxqs.client, notificationUrl) }),
       },
-      { sources, waitTimeSeconds: 0, concurrency: CONCURRENCY, drain: true, signal: new AbortController().signal, observer: { settled: (_m, _ok, ms) => void latencies.push(ms) } },
+      { sources, waitTimeSeconds: 0, concurrency: CONCURRENCY, drain: true, signal: new AbortController().signal, observer: { settled: (_m, _ok, ms) => void (counted && latencies.push(ms)) } },
     );
     const used = process.cpuUsage(cpu);
+    if (!counted) return;
     tool.ms += performance.now() - started;
     tool.cpuUs += used.user + used.system;
     for (const key of COUNTED) counts[key] += round[key];
     tool.messages += round.Bounce + round.Complaint + round.Delivery;
   };
-  const runBaseline = async () => {
+  const runBaseline = async (counted = true) => {
     const round = await baseline(fauxqs.client, baselineUrls);
+    if (!counted) return;
     base.messages += round.messages;
     base.ms += round.ms;
     base.cpuUs += round.cpuUs;
   };
+  if (WARMUP > 0) {
+    await fillAll(baselineUrls, warmup);
+    await fillAll(sources, warmup);
+    await runBaseline(false);
+    await runTool(false);
+  }
   for (const [i, bodies] of rounds.entries()) {
     await fillAll(baselineUrls, bodies);
     await fillAll(sources, bodies);
@@ -177,10 +197,10 @@ try {
 
   const byKind = { bounce: rounds.reduce((n, r) => n + r.bounce.length, 0), complaint: rounds.reduce((n, r) => n + r.complaint.length, 0), delivery: rounds.reduce((n, r) => n + r.delivery.length, 0) };
   console.log(`email-queues benchmark`);
-  console.log(`  workload     ${NOTIFICATIONS} notifications (${byKind.bounce} bounces with 1-3 recipients, ${byKind.complaint} complaints, ${byKind.delivery} deliveries) on 3 queues, concurrency ${CONCURRENCY} per queue, pool ${Number(process.env.BENCH_POOL ?? pool)}; ${ROUNDS} rounds alternating with the baseline`);
+  console.log(`  workload     ${NOTIFICATIONS} notifications (${byKind.bounce} bounces with 1-3 recipients, ${byKind.complaint} complaints, ${byKind.delivery} deliveries) on 3 queues, concurrency ${CONCURRENCY} per queue, pool ${Number(process.env.BENCH_POOL ?? pool)}; ${ROUNDS} rounds alternating with the baseline, after ${WARMUP} each not counted`);
   console.log(`  database     ${database.description}`);
   console.log(`  queue        fauxqs emulator in a separate process; ${process.env.BENCH_NO_FORWARD ? "nothing forwarded (BENCH_NO_FORWARD)" : "every notification forwarded to a 4th queue"}; SDK over fetch`);
-  console.log(`  processed    ${processed} (invalid ${counts.invalid}, failed ${counts.failed}, forward failed ${counts.forwardFailed}) in ${seconds.toFixed(2)} s; ${rows} bounce rows`);
+  console.log(`  processed    ${processed} (invalid ${counts.invalid}, failed ${counts.failed}, forward failed ${counts.forwardFailed}) in ${seconds.toFixed(2)} s; ${rows} bounce rows (warm-up included)`);
   console.log(`  throughput   ${rate.toFixed(0)} notifications/s`);
   console.log(`  latency      p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms (receipt → handled)`);
   console.log(`  cpu          ${(tool.cpuUs / processed).toFixed(0)} µs per notification in this process (baseline ${baselineCpu.toFixed(0)} µs per message)`);
@@ -189,7 +209,7 @@ try {
   console.log(`  ratio        ${((rate / baselineRate) * 100).toFixed(0)}% of baseline (target ≥ 50%)`);
   reportResult({
     tool: "email-queues",
-    workload: `${NOTIFICATIONS.toLocaleString("en-US")} notifications on 3 queues, concurrency ${CONCURRENCY} per queue, ${ROUNDS} rounds alternating with the baseline`,
+    workload: `${NOTIFICATIONS.toLocaleString("en-US")} notifications on 3 queues, concurrency ${CONCURRENCY} per queue, ${ROUNDS} rounds alternating with the baseline after a warm-up of ${WARMUP.toLocaleString("en-US")}`,
     throughput: rate,
     unit: "notifications/s",
     p50Ms: percentile(latencies, 50),
