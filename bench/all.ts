@@ -22,7 +22,7 @@ import { replaceReadmeTables } from "./support/readme-tables.ts";
 /** Workload sizes for `make bench` (each benchmark's own default is larger; --full uses those). */
 const QUICK: Record<string, Record<string, string>> = {
   "process-account-events": { BENCH_EVENTS: "6000" },
-  "email-queues": { BENCH_NOTIFICATIONS: "5000" },
+  "email-queues": { BENCH_NOTIFICATIONS: "10000" },
   // A quarter of its default, in the same shape: 4 sends per address, so the same share of first sends.
   "email-send": { BENCH_REQUESTS: "10000", BENCH_ADDRESSES: "2500", BENCH_WARMUP: "1000", BENCH_CALLER_ROUNDS: "1" },
   "event-broker": { BENCH_EVENTS: "1000", BENCH_PACED_SECONDS: "5", BENCH_BASELINE_SETS: "5000" },
