@@ -156,7 +156,7 @@ function common(flags: { wrap_outgoing?: boolean; verbosity: number; human_logs?
 /**
  * Notifications handled at once per source queue. Handlers mostly wait on PostgreSQL and SQS, and the
  * notifications in flight share one statement and full SendMessageBatch calls, so more in flight costs
- * less CPU each: 8 left the process waiting (35-40% of a raw receive+delete's rate), 32 keeps it busy.
+ * less CPU each: 8 left the process waiting (34-37% of a raw receive+delete's rate), 32 keeps it busy.
  */
 export const DEFAULT_QUEUES_CONCURRENCY = 32;
 
