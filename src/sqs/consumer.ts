@@ -14,7 +14,8 @@
 // it as its third argument; one that honours it throws, so its message stays on the queue and is handled
 // again later (handlers are idempotent). Messages that have not started by then are not started.
 //
-// Throughput: batches of up to 10 are received while earlier ones are still being handled, up to
+// Throughput: batches of up to 10 are received while earlier ones are still being handled (by
+// `receivers` receive loops, so one receive is under way while another batch is being dispatched), up to
 // `concurrency` handlers run at once, and messages with the same ordering key run one at a time in the
 // order they were received. Successful messages are deleted with one DeleteMessageBatch per batch.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
@@ -67,7 +68,9 @@ export interface ConsumerOptions<T> {
   abandonSignal?: AbortSignal;
   waitTimeSeconds: number;
   concurrency: number;
-  /** Return once a receive comes back empty (for cron/systemd timers). */
+  /** Receive calls under way at once (default 1); they share the concurrency. */
+  receivers?: number;
+  /** Return once a receive comes back empty (for cron/systemd timers; with several receivers, once each has). */
   drain?: boolean;
   batchSize?: number;
   /** Delay after SQS errors and while handlers fail transiently. */
@@ -137,10 +140,15 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
   const batches = new Set<Promise<void>>();
   // Received but not yet settled; receiving pauses while this would exceed concurrency + one batch.
   let outstanding = 0;
-  const maxOutstanding = Math.max(1, options.concurrency) + batchSize;
-  let wakeReceiver: (() => void) | undefined;
+  const receivers = Math.max(1, options.receivers ?? 1);
+  const maxOutstanding = Math.max(1, options.concurrency) + batchSize * receivers;
+  // Receive loops waiting for capacity; every settled message wakes them all to look again.
+  const waitingForCapacity = new Set<() => void>();
+  const wakeReceivers = () => {
+    for (const wake of waitingForCapacity) wake();
+    waitingForCapacity.clear();
+  };
   let failureStreak = 0;
-  let receiveFailures = 0;
 
   const runOne = async (item: T, message: Message): Promise<boolean> => {
     await slots.acquire();
@@ -224,7 +232,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
     const results = messages.map((m) =>
       processMessage(m, receivedAt).finally(() => {
         outstanding -= 1;
-        wakeReceiver?.();
+        wakeReceivers();
       }),
     );
     const batch = Promise.all(results).then((oks) => deleteHandled(messages.filter((_, i) => oks[i])));
@@ -232,53 +240,58 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
     void batch.finally(() => batches.delete(batch));
   };
 
-  const waitForCapacity = () =>
-    new Promise<void>((resolve) => {
-      wakeReceiver = () => {
-        wakeReceiver = undefined;
-        resolve();
-      };
-    });
-  const wakeOnAbort = () => wakeReceiver?.();
-  signal.addEventListener("abort", wakeOnAbort, { once: true });
+  const waitForCapacity = () => new Promise<void>((resolve) => waitingForCapacity.add(resolve));
+  signal.addEventListener("abort", wakeReceivers, { once: true });
 
-  while (!signal.aborted) {
-    if (outstanding + batchSize > maxOutstanding) {
-      await waitForCapacity();
-      continue;
-    }
-    if (failureStreak > 0) await sleep(backoffDelay(policy, failureStreak - 1, random), signal);
-    if (signal.aborted) break;
-    let messages: Message[];
-    try {
-      const result = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: batchSize,
-          WaitTimeSeconds: options.waitTimeSeconds,
-        }),
-        { abortSignal: signal },
-      );
-      messages = result.Messages ?? [];
-      receiveFailures = 0;
-    } catch (error) {
+  const receiveLoop = async () => {
+    let receiveFailures = 0;
+    while (!signal.aborted) {
+      if (outstanding + batchSize > maxOutstanding) {
+        await waitForCapacity();
+        continue;
+      }
+      if (failureStreak > 0) await sleep(backoffDelay(policy, failureStreak - 1, random), signal);
       if (signal.aborted) break;
-      stats.receiveErrors += 1;
-      receiveFailures += 1;
-      const delay = backoffDelay(policy, receiveFailures - 1, random);
-      log.warn("Error receiving from SQS; backing off", { queueUrl, delayMs: delay, error: (error as Error)?.message });
-      await sleep(delay, signal);
-      continue;
+      // Claimed for the call, so several receivers never overshoot the bound together.
+      outstanding += batchSize;
+      let messages: Message[] | undefined;
+      let failure: unknown;
+      try {
+        const result = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: batchSize,
+            WaitTimeSeconds: options.waitTimeSeconds,
+          }),
+          { abortSignal: signal },
+        );
+        messages = result.Messages ?? [];
+      } catch (error) {
+        failure = error;
+      } finally {
+        outstanding -= batchSize;
+      }
+      if (messages === undefined) {
+        if (signal.aborted) break;
+        stats.receiveErrors += 1;
+        receiveFailures += 1;
+        const delay = backoffDelay(policy, receiveFailures - 1, random);
+        log.warn("Error receiving from SQS; backing off", { queueUrl, delayMs: delay, error: (failure as Error)?.message });
+        await sleep(delay, signal);
+        continue;
+      }
+      receiveFailures = 0;
+      if (messages.length === 0) {
+        if (options.drain) break;
+        continue;
+      }
+      stats.received += messages.length;
+      log.debug("Received messages", { count: messages.length });
+      dispatchBatch(messages);
     }
-    if (messages.length === 0) {
-      if (options.drain) break;
-      continue;
-    }
-    stats.received += messages.length;
-    log.debug("Received messages", { count: messages.length });
-    dispatchBatch(messages);
-  }
-  signal.removeEventListener("abort", wakeOnAbort);
+  };
+  await Promise.all(Array.from({ length: receivers }, receiveLoop));
+  signal.removeEventListener("abort", wakeReceivers);
   while (batches.size > 0) await Promise.all([...batches]);
   return stats;
 }

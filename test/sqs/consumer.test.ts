@@ -114,6 +114,43 @@ describe("runConsumer", () => {
     expect(peak).toBeGreaterThan(1);
   });
 
+  test("with two receivers, two receive calls are under way at once; each message is handled once and what is held stays within concurrency + a batch per receiver", async () => {
+    const bodies = Array.from({ length: 95 }, (_, i) => `r${i}`);
+    const { name, url } = await queueWith(bodies);
+    let receiving = 0;
+    let peakReceiving = 0;
+    let held = 0; // received, not yet settled
+    let peakHeld = 0;
+    const counting = {
+      send: async (command: { constructor: { name: string } }, options?: unknown) => {
+        const isReceive = command.constructor.name === "ReceiveMessageCommand";
+        if (isReceive) peakReceiving = Math.max(peakReceiving, ++receiving);
+        try {
+          const result = await sqs.client.send(command as never, options as never);
+          if (isReceive) peakHeld = Math.max(peakHeld, (held += (result as { Messages?: unknown[] }).Messages?.length ?? 0));
+          return result;
+        } finally {
+          if (isReceive) receiving -= 1;
+        }
+      },
+    } as unknown as typeof sqs.client;
+    const seen: string[] = [];
+    const stats = await runConsumer({
+      sqs: counting, queueUrl: url, log: captureLog().log, signal: new AbortController().signal,
+      waitTimeSeconds: 0, concurrency: 4, receivers: 2, drain: true,
+      handler: passthrough(async (b) => {
+        seen.push(b);
+        await new Promise((r) => setImmediate(r));
+        held -= 1;
+      }),
+    });
+    expect(peakReceiving).toBe(2);
+    expect(peakHeld).toBeLessThanOrEqual(4 + 2 * 10);
+    expect(seen.sort()).toEqual([...bodies].sort());
+    expect(stats).toMatchObject({ received: 95, deleted: 95, failed: 0 });
+    expect(sqs.depth(name)).toBe(0);
+  });
+
   test("messages with the same ordering key are handled one at a time, in order", async () => {
     const bodies: string[] = [];
     for (let i = 0; i < 30; i++) bodies.push(`${["a", "b", "c"][i % 3]}:${i}`);

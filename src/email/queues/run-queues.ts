@@ -37,6 +37,10 @@ export interface EmailQueuesDeps extends NotificationDeps {
 
 const INFO = 3; // consola's level number for info: below it, per-message lines are not built at all
 
+// Receive calls under way per source queue: the next batch is on its way while one is being dispatched
+// (3-10% more notifications/s in bench/email-queues.ts than one receiver with the same concurrency).
+const RECEIVERS_PER_QUEUE = 2;
+
 // Message attributes on a dead-lettered copy; the reason is cut so the copy stays within SQS's limits.
 const MAX_REASON_ATTRIBUTE = 500;
 
@@ -76,6 +80,7 @@ export async function runEmailQueues(deps: EmailQueuesDeps, options: EmailQueues
       queueUrl,
       log,
       ...consumerRunFields(options),
+      receivers: RECEIVERS_PER_QUEUE,
       handler: {
         decode: (message) => decodeSqsMessage(message, queueUrl, (note) => log.info(note, { messageId: message.MessageId })),
         handle: async (item, message, signal?: AbortSignal) => {
