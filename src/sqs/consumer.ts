@@ -138,7 +138,8 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
   // A message waits for the earlier ones of its key before it waits for a slot, so it never holds a slot idle.
   const order = createKeyedSequencer();
   const batches = new Set<Promise<void>>();
-  // Received but not yet settled; receiving pauses while this would exceed concurrency + one batch.
+  // Received (or being received) but not yet settled; receiving pauses while this would exceed
+  // concurrency + one batch per receiver.
   let outstanding = 0;
   const receivers = Math.max(1, options.receivers ?? 1);
   const maxOutstanding = Math.max(1, options.concurrency) + batchSize * receivers;
@@ -270,6 +271,7 @@ export async function runConsumer<T>(options: ConsumerOptions<T>): Promise<Consu
         failure = error;
       } finally {
         outstanding -= batchSize;
+        wakeReceivers();
       }
       if (messages === undefined) {
         if (signal.aborted) break;
