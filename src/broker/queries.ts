@@ -2,7 +2,6 @@
 // clock, never the database's now(), so retries, backoff and ages follow the clock tests inject.
 // Lists travel as one jsonb parameter (see src/db/missing-tables.ts for why not a text[]).
 import type { Sql } from "../db/client.ts";
-import { arrayLiteral } from "../db/array-literal.ts";
 
 export type DeliveryFormat = "bearer" | "rfc8935";
 export type DeliveryStatus = "pending" | "delivered" | "dead" | "superseded";
@@ -122,7 +121,7 @@ export async function claimDue(sql: Sql, now: Date, leaseUntil: Date, limit: num
     from (
       select id from broker_deliveries
       where status = 'pending' and available_at <= ${now} and (claimed_until is null or claimed_until <= ${now})
-        ${backedOff.length > 0 ? sql`and client_id <> all(${arrayLiteral(backedOff)}::text[])` : sql``}
+        and client_id not in (select jsonb_array_elements_text(${sql.json([...backedOff])}))
       order by available_at, id
       limit ${limit}
       for update skip locked

@@ -8,10 +8,13 @@
 import { hash } from "node:crypto";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 
+/** A string message attribute, as SendMessageBatch takes it. */
+export type MessageAttribute = { DataType: string; StringValue: string };
+
 export interface BatchEntry {
   Id: string;
   MessageBody: string;
-  MessageAttributes?: Record<string, { DataType: string; StringValue: string }>;
+  MessageAttributes?: Record<string, MessageAttribute>;
 }
 
 export interface BatchResult {

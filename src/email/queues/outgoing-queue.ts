@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
-import { sendMessageBatch } from "../../sqs/send-batch.ts";
+import { sendMessageBatch, type MessageAttribute } from "../../sqs/send-batch.ts";
 
 export interface OutgoingQueue {
   readonly url: string;
@@ -31,7 +31,7 @@ export interface SqsOutgoingOptions {
 
 interface Pending {
   body: string;
-  attributes?: Record<string, AttributeValue>;
+  attributes?: Record<string, MessageAttribute>;
   bytes: number;
   resolve: (id: string | undefined) => void;
   reject: (error: unknown) => void;
@@ -52,11 +52,9 @@ export class SendRefused extends Error {
   }
 }
 
-type AttributeValue = { DataType: string; StringValue: string };
-
-function attributeValues(attributes: Record<string, string> | undefined): Record<string, AttributeValue> | undefined {
+function attributeValues(attributes: Record<string, string> | undefined): Record<string, MessageAttribute> | undefined {
   if (!attributes) return undefined;
-  const out: Record<string, AttributeValue> = {};
+  const out: Record<string, MessageAttribute> = {};
   for (const [k, v] of Object.entries(attributes)) if (v !== "") out[k] = { DataType: "String", StringValue: v }; // SQS refuses empty values
   return out;
 }
